@@ -1,0 +1,91 @@
+//! Command-line flags of `lwc-host`, checked before anything starts.
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One lwc host: runs the components the manifest places on it, in wasmtime,
+/// and passes packets to and from the other hosts over NATS.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "lwc-host", version)]
+pub struct Config {
+    /// Manifest: hosts, components and links (e.g. scripts/ring.toml).
+    #[arg(long, value_name = "PATH")]
+    pub manifest: PathBuf,
+
+    /// Which host of the manifest this process is.
+    #[arg(long, value_name = "NAME")]
+    pub host: String,
+
+    /// NATS server URL.
+    #[arg(long, env = "LWC_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats: String,
+
+    /// NATS token (the ring script generates one per ring).
+    #[arg(long, env = "LWC_NATS_TOKEN", hide_env_values = true)]
+    pub nats_token: Option<String>,
+
+    /// NATS user (with --nats-password).
+    #[arg(long, env = "LWC_NATS_USER", requires = "nats_password")]
+    pub nats_user: Option<String>,
+
+    /// NATS password (with --nats-user).
+    #[arg(long, env = "LWC_NATS_PASSWORD", hide_env_values = true, requires = "nats_user")]
+    pub nats_password: Option<String>,
+
+    /// NATS credentials file (JWT + nkey).
+    #[arg(long, env = "LWC_NATS_CREDS", value_name = "PATH")]
+    pub nats_creds: Option<PathBuf>,
+
+    /// CA certificate to verify the NATS server's TLS certificate; implies TLS.
+    #[arg(long, env = "LWC_NATS_TLS_CA", value_name = "PATH")]
+    pub nats_tls_ca: Option<PathBuf>,
+
+    /// Lattice name (default: the manifest's `lattice.name`).
+    #[arg(long, env = "LWC_LATTICE")]
+    pub lattice: Option<String>,
+
+    /// Serve HTTP components on this address instead of the manifest's.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+
+    /// Reuse an instance for up to N invocations (1 = a fresh instance per
+    /// invocation). Any trap discards the instance.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub reuse: u32,
+
+    /// Concurrent invocations per component (default: the manifest's, else 64).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_concurrent: Option<u32>,
+
+    /// Hops a component may have queued beyond its running ones before the
+    /// host answers "overloaded" (default: the manifest's, else 4096).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub queue: Option<u32>,
+
+    /// Wall time one invocation may run before it traps with a timeout.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub deadline_ms: u64,
+
+    /// Linear memory one instance may use, MiB.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_memory_mb: u64,
+
+    /// How long to wait for a hop's ack before re-sending it (doubles each retry).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub hop_timeout_ms: u64,
+
+    /// Re-sends of an unacknowledged hop before the packet is `unreachable`.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub hop_retries: u32,
+
+    /// Create this file once the host is connected and serving.
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn hop_timeout(&self) -> Duration {
+        Duration::from_millis(self.hop_timeout_ms)
+    }
+}

@@ -1,0 +1,205 @@
+//! What guests can call: the host side of the WIT imports.
+//!
+//! - `wasmcloud:bus/lattice.set-link-name`: per-instance link name
+//! - `wasmcloud:lwc/packet-looper.process`: the next hop, resolved by link
+//!   name; returns as soon as the hop is handed to the lattice
+//! - `wasi:logging/logging.log`: to the host log (target `guest`)
+//! - `wasmcloud:lwc/control-plane`: packet ids and tracing, for control only
+
+use anyhow::{bail, Result};
+use std::collections::HashSet;
+use std::sync::Arc;
+use wasmtime::component::Resource;
+
+use crate::bindings::control::wasmcloud::lwc::control_plane;
+use crate::bindings::probe::wasi::logging::logging::{self, Level};
+use crate::bindings::probe::wasmcloud::bus::lattice;
+use crate::bindings::probe::wasmcloud::lwc::packet_looper;
+use crate::node::{Forward, Node};
+use crate::runtime::HostState;
+use lwc_wire::invocation::Invocation;
+use lwc_wire::subjects::{is_valid_token, PACKET_LOOPER};
+
+/// The invocation an instance is serving right now.
+#[derive(Debug, Clone)]
+pub struct CallCtx {
+    pub packet: u64,
+    pub ttl: u64,
+    pub hops: u32,
+    pub trace: bool,
+    pub traceparent: Option<String>,
+}
+
+/// Per-instance guest state kept in the store.
+pub struct GuestCtx {
+    pub node: Arc<Node>,
+    /// The component this instance is.
+    pub component: Arc<str>,
+    /// Set by `set-link-name` for `packet-looper`; `default` until then.
+    pub link_name: Option<String>,
+    /// `Some` while serving a hop; `None` while serving an HTTP request.
+    pub call: Option<CallCtx>,
+    /// Whether the current call has forwarded its packet.
+    pub forwarded: bool,
+    /// Host chaos: trap the current call when it tries to forward.
+    pub trap_at_forward: bool,
+    /// Packets marked traced by the control component.
+    traced: HashSet<u64>,
+}
+
+impl GuestCtx {
+    pub fn new(node: Arc<Node>, component: Arc<str>) -> GuestCtx {
+        GuestCtx {
+            node,
+            component,
+            link_name: None,
+            call: None,
+            forwarded: false,
+            trap_at_forward: false,
+            traced: HashSet::new(),
+        }
+    }
+
+    /// Reset per-call state before serving `call` (instances may be reused).
+    pub fn begin(&mut self, call: CallCtx, trap_at_forward: bool) {
+        self.call = Some(call);
+        self.forwarded = false;
+        self.trap_at_forward = trap_at_forward;
+    }
+}
+
+/// A `call-target-interface` resource: which interface a link name is for.
+pub struct CallTarget {
+    namespace: String,
+    package: String,
+    interface: String,
+}
+
+impl CallTarget {
+    fn is_packet_looper(&self) -> bool {
+        self.namespace == "wasmcloud" && self.package == "lwc" && self.interface == PACKET_LOOPER
+    }
+}
+
+impl lattice::Host for HostState {
+    async fn set_link_name(&mut self, name: String, interfaces: Vec<Resource<CallTarget>>) -> Result<()> {
+        let mut for_looper = false;
+        for handle in interfaces {
+            let target = self.table().delete(handle)?;
+            for_looper |= target.is_packet_looper();
+        }
+        if for_looper {
+            self.guest.link_name = Some(name);
+        }
+        Ok(())
+    }
+}
+
+impl lattice::HostCallTargetInterface for HostState {
+    async fn new(&mut self, namespace: String, package: String, interface: String) -> Result<Resource<CallTarget>> {
+        let target = CallTarget {
+            namespace,
+            package,
+            interface,
+        };
+        Ok(self.table().push(target)?)
+    }
+
+    async fn drop(&mut self, handle: Resource<CallTarget>) -> Result<()> {
+        self.table().delete(handle)?;
+        Ok(())
+    }
+}
+
+impl packet_looper::Host for HostState {
+    async fn process(&mut self, packet: u64, ttl: u64, chaos: u16, route: Option<String>) -> Result<()> {
+        let route = route.unwrap_or_else(|| "default".to_string());
+        let chaos = chaos.min(100);
+        let g = &mut self.guest;
+        let link = g.link_name.clone().unwrap_or_else(|| "default".to_string());
+        let Some(call) = g.call.clone() else {
+            // Outside a hop: the control component injecting a new packet.
+            return inject(g, packet, ttl, chaos, route, &link).await;
+        };
+        if g.trap_at_forward {
+            bail!("chaos: host {} trapped {} before it forwarded", g.node.host, g.component);
+        }
+        if g.forwarded {
+            // One packet in, one packet out: a second forward would clone it.
+            g.node.ledger().counters.reject("double-forward");
+            return Ok(());
+        }
+        g.forwarded = true;
+        if packet != call.packet || ttl >= call.ttl {
+            g.node.ledger().counters.reject("forward-mismatch");
+        }
+        let route = if is_valid_token(&route) { route } else { link.clone() };
+        let inv = Invocation {
+            packet: call.packet,
+            // Never let a guest grow the ttl: every packet must end.
+            ttl: ttl.min(call.ttl.saturating_sub(1)),
+            chaos,
+            hops: call.hops + 1,
+            hop_id: 0,
+            route,
+        };
+        let fwd = Forward {
+            from: &g.component,
+            link: &link,
+            inv,
+            trace: call.trace,
+            traceparent: call.traceparent.clone(),
+        };
+        g.node.forward(fwd).await;
+        Ok(())
+    }
+}
+
+async fn inject(g: &mut GuestCtx, packet: u64, ttl: u64, chaos: u16, route: String, link: &str) -> Result<()> {
+    if !is_valid_token(&route) {
+        bail!("control injected packet {packet} with an invalid route {route:?}");
+    }
+    let trace = g.traced.remove(&packet);
+    let inv = Invocation {
+        packet,
+        ttl,
+        chaos,
+        hops: 1,
+        hop_id: 0,
+        route,
+    };
+    g.node.inject(&g.component, link, inv, trace).await;
+    Ok(())
+}
+
+impl logging::Host for HostState {
+    async fn log(&mut self, level: Level, context: String, message: String) -> Result<()> {
+        let component = &*self.guest.component;
+        // Per-hop guest chatter would drown the host log: guest info is
+        // visible with RUST_LOG=guest=info.
+        match level {
+            Level::Trace => tracing::trace!(target: "guest", component, context, "{message}"),
+            Level::Debug => tracing::debug!(target: "guest", component, context, "{message}"),
+            Level::Info => tracing::info!(target: "guest", component, context, "{message}"),
+            Level::Warn => tracing::warn!(target: "guest", component, context, "{message}"),
+            Level::Error | Level::Critical => {
+                tracing::error!(target: "guest", component, context, "{message}")
+            }
+        }
+        Ok(())
+    }
+}
+
+impl control_plane::Host for HostState {
+    async fn reserve_packet_ids(&mut self, count: u32) -> Result<u64> {
+        Ok(self.guest.node.reserve_packet_ids(count))
+    }
+
+    async fn mark_traced(&mut self, packet: u64) -> Result<()> {
+        // Bounded: a request marks at most as many packets as it injects.
+        if self.guest.traced.len() < 100_000 {
+            self.guest.traced.insert(packet);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,221 @@
+//! Running hops through a probe component and settling what became of them.
+//!
+//! Each received hop waits in its component's bounded queue until one of
+//! the component's concurrency permits is free, then runs in a fresh
+//! instance (or a reused one with `--reuse N`). The permit is held only while
+//! the guest runs: forwarding returns as soon as the next hop is published,
+//! so an instance never waits on the ring and a cap of 1 cannot deadlock.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+use wasmtime::Store;
+
+use crate::bindings::probe::{Probe, ProbePre};
+use crate::imports::{CallCtx, GuestCtx};
+use crate::lattice::Inbound;
+use crate::node::Node;
+use crate::runtime::{HostState, Runtime};
+use lwc_wire::events::{Hop, HopOutcome, LostReason};
+
+/// A probe-world component placed on this host.
+pub struct ProbeComponent {
+    pub name: Arc<str>,
+    pre: ProbePre<HostState>,
+    /// Invocations an instance may serve before it is discarded (1 = fresh).
+    reuse: u32,
+    idle: Mutex<Vec<Warm>>,
+}
+
+/// A reusable instance and how many calls it has served.
+struct Warm {
+    store: Store<HostState>,
+    probe: Probe,
+    uses: u32,
+}
+
+enum Outcome {
+    Ok,
+    Trap(String),
+    Timeout,
+}
+
+impl ProbeComponent {
+    pub fn new(name: Arc<str>, pre: ProbePre<HostState>, reuse: u32) -> ProbeComponent {
+        ProbeComponent {
+            name,
+            pre,
+            reuse: reuse.max(1),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    async fn instance(&self, rt: &Runtime, node: &Arc<Node>) -> wasmtime::Result<Warm> {
+        if self.reuse > 1 {
+            if let Some(warm) = self.idle.lock().ok().and_then(|mut v| v.pop()) {
+                return Ok(warm);
+            }
+        }
+        let mut store = rt.store(GuestCtx::new(node.clone(), self.name.clone()));
+        let probe = self.pre.instantiate_async(&mut store).await?;
+        Ok(Warm {
+            store,
+            probe,
+            uses: 0,
+        })
+    }
+
+    /// Run one hop and settle its fate.
+    pub async fn run(&self, rt: &Runtime, node: &Arc<Node>, hop: Inbound) {
+        let counters = &node.ledger().counters;
+        counters.invocations.fetch_add(1, Relaxed);
+        let started = Instant::now();
+        let (outcome, forwarded) = self.call(rt, node, &hop).await;
+        let invoke_us = started.elapsed().as_micros() as u64;
+        match &outcome {
+            Outcome::Ok => counters.ok.fetch_add(1, Relaxed),
+            Outcome::Trap(_) => counters.trap.fetch_add(1, Relaxed),
+            Outcome::Timeout => counters.timeout.fetch_add(1, Relaxed),
+        };
+        self.publish_hop(node, &hop, &outcome, invoke_us).await;
+        self.settle(node, &hop, outcome, forwarded).await;
+    }
+
+    /// Call the guest; returns the outcome and whether it forwarded.
+    async fn call(&self, rt: &Runtime, node: &Arc<Node>, hop: &Inbound) -> (Outcome, bool) {
+        let mut warm = match self.instance(rt, node).await {
+            Ok(w) => w,
+            Err(e) => return (classify(&e), false),
+        };
+        let call = CallCtx {
+            packet: hop.inv.packet,
+            ttl: hop.inv.ttl,
+            hops: hop.inv.hops,
+            trace: hop.trace,
+            traceparent: hop.traceparent.clone(),
+        };
+        warm.store.data_mut().guest.begin(call, node.chaos.trap_now());
+        rt.arm_deadline(&mut warm.store);
+        let inv = &hop.inv;
+        let res = warm
+            .probe
+            .wasmcloud_lwc_packet_looper()
+            .call_process(&mut warm.store, inv.packet, inv.ttl, inv.chaos, Some(&inv.route))
+            .await;
+        let forwarded = warm.store.data().guest.forwarded;
+        match res {
+            Ok(()) => {
+                self.park(warm);
+                (Outcome::Ok, forwarded)
+            }
+            // A trapped instance is never entered again: it is dropped here.
+            Err(e) => (classify(&e), forwarded),
+        }
+    }
+
+    /// Keep a healthy instance for another call, if reuse allows.
+    fn park(&self, mut warm: Warm) {
+        warm.uses += 1;
+        if warm.uses >= self.reuse {
+            return;
+        }
+        warm.store.data_mut().guest.call = None;
+        if let Ok(mut idle) = self.idle.lock() {
+            // Never keep more idle instances than could run at once.
+            if idle.len() < 64 {
+                idle.push(warm);
+            }
+        }
+    }
+
+    async fn publish_hop(&self, node: &Arc<Node>, hop: &Inbound, outcome: &Outcome, invoke_us: u64) {
+        let outcome = match outcome {
+            Outcome::Ok => HopOutcome::Ok,
+            Outcome::Trap(_) => HopOutcome::Trap,
+            Outcome::Timeout => HopOutcome::Timeout,
+        };
+        node.ledger()
+            .hop(hop.trace, || Hop {
+                packet: hop.inv.packet,
+                ttl: hop.inv.ttl,
+                route: hop.inv.route.clone(),
+                from: hop.caller.clone(),
+                to: self.name.to_string(),
+                host: node.host.to_string(),
+                sent_ns: hop.sent_ns,
+                recv_ns: hop.recv_ns,
+                latency_us: hop.recv_ns.saturating_sub(hop.sent_ns) / 1_000,
+                invoke_us,
+                outcome,
+            })
+            .await;
+    }
+
+    /// Decide the packet's fate if this hop ended it.
+    async fn settle(&self, node: &Arc<Node>, hop: &Inbound, outcome: Outcome, forwarded: bool) {
+        let inv = &hop.inv;
+        let ledger = node.ledger();
+        let (reason, detail) = match outcome {
+            // The packet went on: a trap after forwarding is only counted.
+            _ if forwarded => return,
+            Outcome::Ok if inv.ttl == 0 => {
+                ledger.expired(inv.packet, &inv.route, inv.hops).await;
+                return;
+            }
+            Outcome::Ok => (
+                LostReason::NotForwarded,
+                format!("{} returned with ttl {} without forwarding", self.name, inv.ttl),
+            ),
+            Outcome::Trap(msg) => (LostReason::TrapBeforeForward, msg),
+            Outcome::Timeout => (
+                LostReason::Timeout,
+                format!("{} ran past its deadline", self.name),
+            ),
+        };
+        ledger
+            .lost(inv.packet, &inv.route, inv.hops, &self.name, reason, detail)
+            .await;
+    }
+}
+
+fn classify(err: &wasmtime::Error) -> Outcome {
+    match err.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => Outcome::Timeout,
+        _ => Outcome::Trap(format!("{err:#}")),
+    }
+}
+
+/// Take hops from the component's queue and run each under a permit.
+pub async fn run_dispatcher(
+    component: Arc<ProbeComponent>,
+    rt: Arc<Runtime>,
+    node: Arc<Node>,
+    mut queue: mpsc::Receiver<Inbound>,
+    max_concurrent: usize,
+) {
+    let permits = Arc::new(Semaphore::new(max_concurrent));
+    let mut running = JoinSet::new();
+    while let Some(hop) = queue.recv().await {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let (this, rt, node) = (component.clone(), rt.clone(), node.clone());
+        running.spawn(async move {
+            this.run(&rt, &node, hop).await;
+            drop(permit);
+        });
+        while let Some(done) = running.try_join_next() {
+            if let Err(e) = done {
+                tracing::error!(component = %component.name, "invocation task failed: {e}");
+            }
+        }
+    }
+    // Drain: let running invocations finish and settle their packets.
+    while let Some(done) = running.join_next().await {
+        if let Err(e) = done {
+            tracing::error!(component = %component.name, "invocation task failed: {e}");
+        }
+    }
+}

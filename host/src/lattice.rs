@@ -1,0 +1,468 @@
+//! The lattice: hops in and out over NATS, and the acks that confirm them.
+//!
+//! Sending: [`Lattice::send_hop`] resolves nothing (the caller already chose
+//! the target through the link table); it publishes the invocation frame
+//! with this host's ack subject as the reply subject and remembers the hop
+//! until an ack arrives. [`Lattice::sweep`] retries hops whose ack is late,
+//! with doubling timeouts, and reports the packet `lost` once retries run out.
+//!
+//! Receiving: [`Lattice::receive`] checks and decodes each invocation, drops
+//! duplicates (a retry of a hop that did arrive), queues it for its
+//! component, and acks it on receipt, batched per sender ([`run_acker`]).
+
+use anyhow::{Context, Result};
+use async_nats::{Client, HeaderMap, Subject, Subscriber};
+use bytes::Bytes;
+use futures::StreamExt;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+use crate::ledger::Ledger;
+use lwc_wire::acks::{self, AckStatus};
+use lwc_wire::events::LostReason;
+use lwc_wire::invocation::{headers, Invocation, MAX_LEN};
+
+/// How hard a sender tries before it calls a hop lost.
+#[derive(Debug, Clone, Copy)]
+pub struct HopPolicy {
+    /// Wait this long for the first ack; each retry waits twice as long.
+    pub timeout: Duration,
+    /// Re-sends after a missing ack before the packet is `unreachable`.
+    pub retries: u32,
+    /// Re-sends after "overloaded" answers before the packet is `overloaded`.
+    pub overload_retries: u32,
+}
+
+impl Default for HopPolicy {
+    fn default() -> Self {
+        HopPolicy {
+            timeout: Duration::from_millis(500),
+            retries: 2,
+            overload_retries: 8,
+        }
+    }
+}
+
+/// One hop a probe (or the control component) hands to the lattice.
+#[derive(Debug, Clone)]
+pub struct OutHop {
+    pub inv: Invocation,
+    /// Calling component.
+    pub from: Arc<str>,
+    /// Target component, resolved from the link table.
+    pub target: Arc<str>,
+    pub trace: bool,
+    pub traceparent: Option<String>,
+}
+
+/// One hop received for a component on this host.
+#[derive(Debug)]
+pub struct Inbound {
+    pub inv: Invocation,
+    pub caller: String,
+    pub sent_ns: u64,
+    pub recv_ns: u64,
+    pub trace: bool,
+    pub traceparent: Option<String>,
+}
+
+struct Pending {
+    hop: OutHop,
+    payload: Bytes,
+    headers: HeaderMap,
+    subject: Subject,
+    /// Re-sends so far after a missing ack.
+    timeouts: u32,
+    /// "Overloaded" answers so far.
+    nacks: u32,
+    /// When to act next: the ack deadline, or the end of an overload backoff.
+    due: Instant,
+    backing_off: bool,
+}
+
+/// What the lattice needs to reach a host's components.
+pub struct Lattice {
+    pub name: String,
+    client: Client,
+    ack_subject: Subject,
+    ledger: Arc<Ledger>,
+    policy: HopPolicy,
+    pending: Mutex<HashMap<u64, Pending>>,
+    next_hop_id: AtomicU64,
+    acker: mpsc::Sender<(Subject, u64, AckStatus)>,
+    seen: Mutex<RecentHops>,
+}
+
+impl Lattice {
+    /// Make the lattice handle; the returned receiver feeds [`run_acker`].
+    pub fn new(
+        client: Client,
+        name: &str,
+        ledger: Arc<Ledger>,
+        policy: HopPolicy,
+    ) -> (Arc<Lattice>, mpsc::Receiver<(Subject, u64, AckStatus)>) {
+        let (acker, acks_rx) = mpsc::channel(16 * 1024);
+        let host = ledger.host().clone();
+        let lattice = Arc::new(Lattice {
+            name: name.to_string(),
+            ack_subject: Subject::from(lwc_wire::subjects::acks(name, &host)),
+            client,
+            ledger,
+            policy,
+            pending: Mutex::new(HashMap::new()),
+            // Random start: hop ids from different hosts never collide, so
+            // a receiver can de-duplicate on the id alone.
+            next_hop_id: AtomicU64::new(rand::random::<u64>() >> 1),
+            acker,
+            seen: Mutex::new(RecentHops::default()),
+        });
+        (lattice, acks_rx)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    pub fn next_hop_id(&self) -> u64 {
+        self.next_hop_id.fetch_add(1, Relaxed)
+    }
+
+    pub fn awaiting_ack(&self) -> u64 {
+        self.pending.lock().map(|p| p.len() as u64).unwrap_or(0)
+    }
+
+    /// Publish one hop and track it until it is acked or given up on.
+    pub async fn send_hop(&self, hop: OutHop) {
+        let subject = Subject::from(lwc_wire::subjects::rpc(&self.name, &hop.target));
+        let payload = Bytes::from(hop.inv.encode());
+        let mut hdrs = HeaderMap::new();
+        hdrs.insert(headers::CALLER, hop.from.as_ref());
+        hdrs.insert(headers::SENT_NS, lwc_wire::now_ns().to_string());
+        if hop.trace {
+            hdrs.insert(headers::TRACE, "1");
+        }
+        if let Some(tp) = &hop.traceparent {
+            hdrs.insert(headers::TRACEPARENT, tp.as_str());
+        }
+        let hop_id = hop.inv.hop_id;
+        let pending = Pending {
+            hop,
+            payload: payload.clone(),
+            headers: hdrs.clone(),
+            subject: subject.clone(),
+            timeouts: 0,
+            nacks: 0,
+            due: Instant::now() + self.policy.timeout,
+            backing_off: false,
+        };
+        // Track before publishing: the ack may come back before we return.
+        self.lock_pending().insert(hop_id, pending);
+        self.publish_hop(subject, hdrs, payload).await;
+    }
+
+    async fn publish_hop(&self, subject: Subject, hdrs: HeaderMap, payload: Bytes) {
+        self.ledger.counters.hops_sent.fetch_add(1, Relaxed);
+        let res = self
+            .client
+            .publish_with_reply_and_headers(subject, self.ack_subject.clone(), hdrs, payload)
+            .await;
+        // A failed publish is not lost: the hop stays pending and is retried.
+        if let Err(e) = res {
+            tracing::warn!("publish failed (will retry): {e}");
+        }
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pending>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Apply one ack frame from a receiving host.
+    pub async fn on_acks(&self, payload: &[u8]) {
+        let entries = match acks::decode(payload) {
+            Ok(e) => e,
+            Err(e) => {
+                self.ledger.counters.reject("ack");
+                tracing::debug!("rejected ack frame: {e}");
+                return;
+            }
+        };
+        let mut given_up = Vec::new();
+        {
+            let mut pending = self.lock_pending();
+            for (hop_id, status) in entries {
+                match status {
+                    AckStatus::Accepted => {
+                        pending.remove(&hop_id);
+                    }
+                    AckStatus::Overloaded => {
+                        let Some(p) = pending.get_mut(&hop_id) else {
+                            continue;
+                        };
+                        p.nacks += 1;
+                        if p.nacks > self.policy.overload_retries {
+                            if let Some(p) = pending.remove(&hop_id) {
+                                given_up.push(p);
+                            }
+                        } else {
+                            p.backing_off = true;
+                            p.due = Instant::now() + overload_backoff(p.nacks);
+                        }
+                    }
+                }
+            }
+        }
+        for p in given_up {
+            let detail = format!("{} stayed overloaded through {} tries", p.hop.target, p.nacks);
+            self.report_lost(&p.hop, LostReason::Overloaded, detail).await;
+        }
+    }
+
+    /// Retry hops whose ack is late; give up on those out of retries.
+    pub async fn sweep(&self) {
+        let now = Instant::now();
+        let mut resend = Vec::new();
+        let mut given_up = Vec::new();
+        {
+            let mut pending = self.lock_pending();
+            let due: Vec<u64> = pending
+                .iter()
+                .filter(|(_, p)| p.due <= now)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in due {
+                let Some(p) = pending.get_mut(&id) else { continue };
+                if p.backing_off {
+                    p.backing_off = false;
+                } else if p.timeouts >= self.policy.retries {
+                    if let Some(p) = pending.remove(&id) {
+                        given_up.push(p);
+                    }
+                    continue;
+                } else {
+                    p.timeouts += 1;
+                }
+                p.due = now + self.policy.timeout * 2u32.saturating_pow(p.timeouts);
+                resend.push((p.subject.clone(), p.headers.clone(), p.payload.clone()));
+            }
+        }
+        for (subject, hdrs, payload) in resend {
+            self.ledger.counters.retries.fetch_add(1, Relaxed);
+            self.publish_hop(subject, hdrs, payload).await;
+        }
+        for p in given_up {
+            let detail = format!(
+                "no ack from {} after {} tries",
+                p.hop.target,
+                p.timeouts + 1
+            );
+            self.report_lost(&p.hop, LostReason::Unreachable, detail).await;
+        }
+    }
+
+    async fn report_lost(&self, hop: &OutHop, reason: LostReason, detail: String) {
+        // The packet made `hops - 1` visits; the one that failed is `hops`.
+        let visits = hop.inv.hops.saturating_sub(1);
+        self.ledger
+            .lost(hop.inv.packet, &hop.inv.route, visits, &hop.target, reason, detail)
+            .await;
+    }
+
+    /// Check, de-duplicate and queue one received invocation, and ack it.
+    pub async fn receive(&self, msg: async_nats::Message, queue: &mpsc::Sender<Inbound>) {
+        let recv_ns = lwc_wire::now_ns();
+        let Some(reply) = msg.reply.clone() else {
+            self.ledger.counters.reject("rpc-no-reply");
+            return;
+        };
+        if msg.payload.len() > MAX_LEN {
+            self.reject_rpc(&reply, "invocation body too large").await;
+            return;
+        }
+        let inv = match Invocation::decode(&msg.payload) {
+            Ok(inv) => inv,
+            Err(e) => {
+                self.reject_rpc(&reply, &e.to_string()).await;
+                return;
+            }
+        };
+        let hop_id = inv.hop_id;
+        if self.already_seen(hop_id) {
+            // A retry of a hop that did arrive: ack again, run it once.
+            self.ack(reply, hop_id, AckStatus::Accepted).await;
+            return;
+        }
+        let hdrs = msg.headers.as_ref();
+        let header = |name: &str| hdrs.and_then(|h| h.get(name)).map(|v| v.as_str());
+        let inbound = Inbound {
+            caller: header(headers::CALLER).unwrap_or("unknown").to_string(),
+            sent_ns: header(headers::SENT_NS)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(recv_ns),
+            trace: header(headers::TRACE) == Some("1"),
+            traceparent: header(headers::TRACEPARENT).map(str::to_string),
+            recv_ns,
+            inv,
+        };
+        match queue.try_send(inbound) {
+            Ok(()) => {
+                self.remember(hop_id);
+                self.ack(reply, hop_id, AckStatus::Accepted).await;
+            }
+            Err(_) => {
+                self.ledger.counters.overloaded.fetch_add(1, Relaxed);
+                self.ack(reply, hop_id, AckStatus::Overloaded).await;
+            }
+        }
+    }
+
+    async fn reject_rpc(&self, reply: &Subject, why: &str) {
+        self.ledger.counters.reject("rpc");
+        tracing::debug!("rejected invocation: {why}");
+        // Our own hosts never send a bad frame; answer whoever did.
+        let _ = self
+            .client
+            .publish(reply.clone(), Bytes::from(format!("error: {why}")))
+            .await;
+    }
+
+    async fn ack(&self, reply: Subject, hop_id: u64, status: AckStatus) {
+        if self.acker.send((reply, hop_id, status)).await.is_err() {
+            tracing::warn!("acker stopped; hop {hop_id} not acked");
+        }
+    }
+
+    fn already_seen(&self, hop_id: u64) -> bool {
+        self.seen.lock().map(|s| s.contains(hop_id)).unwrap_or(false)
+    }
+
+    fn remember(&self, hop_id: u64) {
+        if let Ok(mut s) = self.seen.lock() {
+            s.insert(hop_id);
+        }
+    }
+
+    /// Subscribe to this host's ack subject.
+    pub async fn subscribe_acks(&self) -> Result<Subscriber> {
+        self.client
+            .subscribe(self.ack_subject.clone())
+            .await
+            .context("cannot subscribe to the ack subject")
+    }
+}
+
+fn overload_backoff(nacks: u32) -> Duration {
+    let base = Duration::from_millis(5) * 2u32.saturating_pow(nacks.min(8));
+    let jitter = Duration::from_micros(rand::random::<u64>() % 5_000);
+    base.min(Duration::from_secs(1)) + jitter
+}
+
+/// Hop ids accepted recently, to drop retried duplicates.
+#[derive(Default)]
+struct RecentHops {
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+impl RecentHops {
+    /// Enough for every hop of the last few seconds at full speed.
+    const CAPACITY: usize = 1 << 18;
+
+    fn contains(&self, id: u64) -> bool {
+        self.set.contains(&id)
+    }
+
+    fn insert(&mut self, id: u64) {
+        if self.set.insert(id) {
+            self.order.push_back(id);
+            if self.order.len() > Self::CAPACITY {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// Batch acks per sender: flush a sender's batch when it is full, and every
+/// batch a millisecond after its first entry.
+pub async fn run_acker(client: Client, mut rx: mpsc::Receiver<(Subject, u64, AckStatus)>) {
+    // Keyed by the reply subject's text (Subject is not Hash).
+    let mut batches: HashMap<String, Vec<(u64, AckStatus)>> = HashMap::new();
+    while let Some((reply, id, status)) = rx.recv().await {
+        batches.entry(reply.to_string()).or_default().push((id, status));
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(1);
+        loop {
+            tokio::select! {
+                next = rx.recv() => match next {
+                    Some((reply, id, status)) => {
+                        let batch = batches.entry(reply.to_string()).or_default();
+                        batch.push((id, status));
+                        if batch.len() >= acks::MAX_ENTRIES {
+                            let full = std::mem::take(batch);
+                            flush(&client, reply, &full).await;
+                        }
+                    }
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        for (reply, batch) in batches.iter_mut() {
+            if !batch.is_empty() {
+                let entries = std::mem::take(batch);
+                flush(&client, Subject::from(reply.as_str()), &entries).await;
+            }
+        }
+        // Forget senders that went quiet so the map cannot grow forever.
+        if batches.len() > 1024 {
+            batches.clear();
+        }
+    }
+}
+
+async fn flush(client: &Client, reply: Subject, entries: &[(u64, AckStatus)]) {
+    if let Err(e) = client.publish(reply, Bytes::from(acks::encode(entries))).await {
+        tracing::warn!("cannot publish acks: {e}");
+    }
+}
+
+/// Feed one component's invocations from NATS into its queue.
+pub async fn run_receiver(
+    lattice: Arc<Lattice>,
+    mut sub: Subscriber,
+    queue: mpsc::Sender<Inbound>,
+    chaos: Arc<crate::chaos::Chaos>,
+) {
+    while let Some(msg) = sub.next().await {
+        if chaos.is_down() {
+            // A simulated outage: no ack, exactly as if the host were gone.
+            continue;
+        }
+        lattice.receive(msg, &queue).await;
+    }
+}
+
+/// Apply ack frames as they arrive.
+pub async fn run_ack_listener(lattice: Arc<Lattice>, mut sub: Subscriber) {
+    while let Some(msg) = sub.next().await {
+        lattice.on_acks(&msg.payload).await;
+    }
+}
+
+/// Retry and time out hops, a few times a second per hop timeout.
+pub async fn run_sweeper(lattice: Arc<Lattice>) {
+    let period = (lattice.policy.timeout / 10).clamp(Duration::from_millis(5), Duration::from_millis(50));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        lattice.sweep().await;
+    }
+}

@@ -1,0 +1,171 @@
+//! The ledger: every packet's fate, published once, and the host's counters.
+//!
+//! A host publishes `injected` for packets it injects, `expired` for packets
+//! that reach ttl 0 on it, and `lost` (with a reason) for packets whose hop
+//! it could not complete. Together they keep the invariant
+//! `injected = expired + lost + in flight` (DESIGN.md "Packet events").
+
+use async_nats::{Client, Subject};
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use lwc_wire::events::{Expired, Hop, Injected, Lost, LostReason, PacketEvent};
+use lwc_wire::status::Counters as WireCounters;
+
+/// Untraced hops are published as events only while the host's hop rate is
+/// below this (per second): at that rate the JSON costs nothing measurable.
+const FREE_HOP_EVENTS_PER_S: f64 = 100.0;
+
+pub struct Ledger {
+    host: Arc<str>,
+    client: Client,
+    subject: Subject,
+    pub counters: Counters,
+    sampler: Mutex<Sampler>,
+}
+
+#[derive(Default)]
+pub struct Counters {
+    pub invocations: AtomicU64,
+    pub ok: AtomicU64,
+    pub trap: AtomicU64,
+    pub timeout: AtomicU64,
+    pub overloaded: AtomicU64,
+    pub hops_sent: AtomicU64,
+    pub retries: AtomicU64,
+    pub injected: AtomicU64,
+    pub expired: AtomicU64,
+    pub slow_consumer: AtomicU64,
+    lost: [AtomicU64; LostReason::ALL.len()],
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Counters {
+    pub fn lost(&self, reason: LostReason) -> u64 {
+        self.lost[reason as usize].load(Relaxed)
+    }
+
+    /// Count a malformed or unexpected lattice message of some kind.
+    pub fn reject(&self, kind: &'static str) {
+        let mut r = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        *r.entry(kind).or_default() += 1;
+    }
+
+    pub fn snapshot(&self) -> WireCounters {
+        let rejected = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        WireCounters {
+            invocations: self.invocations.load(Relaxed),
+            ok: self.ok.load(Relaxed),
+            trap: self.trap.load(Relaxed),
+            timeout: self.timeout.load(Relaxed),
+            overloaded: self.overloaded.load(Relaxed),
+            hops_sent: self.hops_sent.load(Relaxed),
+            retries: self.retries.load(Relaxed),
+            injected: self.injected.load(Relaxed),
+            expired: self.expired.load(Relaxed),
+            lost: LostReason::ALL
+                .iter()
+                .map(|r| (r.as_str().to_string(), self.lost(*r)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            rejected: rejected.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            slow_consumer: self.slow_consumer.load(Relaxed),
+        }
+    }
+}
+
+/// A token bucket refilled at [`FREE_HOP_EVENTS_PER_S`].
+struct Sampler {
+    tokens: f64,
+    last: Instant,
+}
+
+impl Ledger {
+    pub fn new(host: Arc<str>, client: Client, lattice: &str) -> Ledger {
+        Ledger {
+            host,
+            client,
+            subject: Subject::from(lwc_wire::subjects::packet_events(lattice)),
+            counters: Counters::default(),
+            sampler: Mutex::new(Sampler {
+                tokens: FREE_HOP_EVENTS_PER_S,
+                last: Instant::now(),
+            }),
+        }
+    }
+
+    pub fn host(&self) -> &Arc<str> {
+        &self.host
+    }
+
+    async fn publish(&self, event: &PacketEvent) {
+        let json = match serde_json::to_vec(event) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!("cannot encode event: {e}");
+                return;
+            }
+        };
+        if let Err(e) = self.client.publish(self.subject.clone(), Bytes::from(json)).await {
+            tracing::warn!("cannot publish packet event: {e}");
+        }
+    }
+
+    pub async fn injected(&self, ev: Injected) {
+        self.counters.injected.fetch_add(1, Relaxed);
+        self.publish(&PacketEvent::Injected(ev)).await;
+    }
+
+    pub async fn expired(&self, packet: u64, route: &str, hops: u32) {
+        self.counters.expired.fetch_add(1, Relaxed);
+        let lifetime_us = lwc_wire::now_ns().saturating_sub(packet) / 1_000;
+        let ev = Expired {
+            packet,
+            route: route.to_string(),
+            hops,
+            lifetime_us,
+            host: self.host.to_string(),
+        };
+        self.publish(&PacketEvent::Expired(ev)).await;
+    }
+
+    pub async fn lost(&self, packet: u64, route: &str, hops: u32, at: &str, reason: LostReason, detail: String) {
+        self.counters.lost[reason as usize].fetch_add(1, Relaxed);
+        tracing::debug!(packet, %reason, at, "packet lost: {detail}");
+        let ev = Lost {
+            packet,
+            route: route.to_string(),
+            hops,
+            at: at.to_string(),
+            reason,
+            host: self.host.to_string(),
+            detail,
+        };
+        self.publish(&PacketEvent::Lost(ev)).await;
+    }
+
+    /// Publish a hop event: always for traced packets, otherwise only while
+    /// the hop rate is low.
+    pub async fn hop(&self, traced: bool, make: impl FnOnce() -> Hop) {
+        if traced || self.take_free_token() {
+            self.publish(&PacketEvent::Hop(make())).await;
+        }
+    }
+
+    fn take_free_token(&self) -> bool {
+        let mut s = self.sampler.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let refill = now.duration_since(s.last).as_secs_f64() * FREE_HOP_EVENTS_PER_S;
+        s.tokens = (s.tokens + refill).min(FREE_HOP_EVENTS_PER_S);
+        s.last = now;
+        if s.tokens >= 1.0 {
+            s.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

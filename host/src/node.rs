@@ -1,0 +1,135 @@
+//! What every part of one host process shares: its name, the lattice, the
+//! link table, its chaos settings and its ledger. Forwarding and injection,
+//! the two ways a packet enters the lattice, live here.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::chaos::Chaos;
+use crate::lattice::{Lattice, OutHop};
+use crate::ledger::Ledger;
+use crate::links::Links;
+use lwc_wire::events::{Injected, LostReason};
+use lwc_wire::invocation::Invocation;
+
+pub struct Node {
+    pub host: Arc<str>,
+    pub lattice: Arc<Lattice>,
+    pub links: Links,
+    pub chaos: Arc<Chaos>,
+    /// Highest packet id handed out by [`Node::reserve_packet_ids`].
+    last_packet_id: AtomicU64,
+}
+
+/// A packet leaving a component, before its target is resolved.
+pub struct Forward<'a> {
+    pub from: &'a Arc<str>,
+    pub link: &'a str,
+    pub inv: Invocation,
+    pub trace: bool,
+    pub traceparent: Option<String>,
+}
+
+impl Node {
+    pub fn new(host: Arc<str>, lattice: Arc<Lattice>, links: Links, chaos: Arc<Chaos>) -> Node {
+        Node {
+            host,
+            lattice,
+            links,
+            chaos,
+            last_packet_id: AtomicU64::new(0),
+        }
+    }
+
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        self.lattice.ledger()
+    }
+
+    /// Reserve `count` consecutive packet ids: wall-clock nanoseconds, bumped
+    /// past the last reservation so that no two packets share an id.
+    pub fn reserve_packet_ids(&self, count: u32) -> u64 {
+        let count = u64::from(count.max(1));
+        let mut last = self.last_packet_id.load(Ordering::Relaxed);
+        loop {
+            let first = lwc_wire::now_ns().max(last + 1);
+            match self.last_packet_id.compare_exchange_weak(
+                last,
+                first + count - 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return first,
+                Err(now) => last = now,
+            }
+        }
+    }
+
+    /// Inject a new packet from `from` (the control component).
+    pub async fn inject(&self, from: &Arc<str>, link: &str, inv: Invocation, trace: bool) {
+        let ev = Injected {
+            packet: inv.packet,
+            ttl: inv.ttl,
+            chaos: inv.chaos,
+            route: inv.route.clone(),
+            host: self.host.to_string(),
+            at_ns: lwc_wire::now_ns(),
+            trace,
+        };
+        self.ledger().injected(ev).await;
+        let fwd = Forward {
+            from,
+            link,
+            inv,
+            trace,
+            traceparent: None,
+        };
+        self.forward(fwd).await;
+    }
+
+    /// Send a packet on along `from`'s link, or account for why it cannot go.
+    pub async fn forward(&self, fwd: Forward<'_>) {
+        let Forward {
+            from,
+            link,
+            mut inv,
+            trace,
+            traceparent,
+        } = fwd;
+        let Some(target) = self.links.resolve(from, link) else {
+            let detail = format!("{from} has no link named {link:?}");
+            self.lose(&inv, from, LostReason::NoLink, detail).await;
+            return;
+        };
+        if self.chaos.drop_now() {
+            let detail = format!("chaos drop on {} ({from}→{target})", self.host);
+            self.lose(&inv, from, LostReason::Dropped, detail).await;
+            return;
+        }
+        inv.hop_id = self.lattice.next_hop_id();
+        let hop = OutHop {
+            inv,
+            from: from.clone(),
+            target,
+            trace,
+            traceparent,
+        };
+        match self.chaos.delay() {
+            None => self.lattice.send_hop(hop).await,
+            Some(delay) => {
+                // Delay the hop, not the guest: the instance is already done.
+                let lattice = self.lattice.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    lattice.send_hop(hop).await;
+                });
+            }
+        }
+    }
+
+    async fn lose(&self, inv: &Invocation, at: &str, reason: LostReason, detail: String) {
+        let visits = inv.hops.saturating_sub(1);
+        self.ledger()
+            .lost(inv.packet, &inv.route, visits, at, reason, detail)
+            .await;
+    }
+}

@@ -1,0 +1,232 @@
+//! The wasmtime side: one engine with the pooling allocator, linkers for the
+//! probe and control worlds, and a fresh, bounded `Store` per invocation.
+//!
+//! Built once at start ([`Runtime::new`], [`Runtime::load_probe`]), used per
+//! call ([`Runtime::store`]). Every store is limited in memory and instances
+//! and carries an epoch deadline; a background thread ticks the epoch.
+
+use anyhow::Result;
+// wasmtime has its own error type; its `Context` adds context to it.
+use wasmtime::error::Context as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder,
+};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::bindings::probe::ProbePre;
+use crate::imports::GuestCtx;
+
+/// How long one epoch tick is; deadlines are whole ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Bounds on every invocation.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Linear memory per instance, bytes.
+    pub max_memory: usize,
+    /// Wall time an invocation may run before it traps with a timeout.
+    pub deadline: Duration,
+    /// Instances alive at once across the host (sizes the pool).
+    pub max_instances: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_memory: 64 << 20,
+            deadline: Duration::from_secs(1),
+            max_instances: 512,
+        }
+    }
+}
+
+/// Everything a store holds for one invocation.
+pub struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    pub guest: GuestCtx,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: Default::default(),
+        }
+    }
+}
+
+impl HostState {
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
+
+pub struct Runtime {
+    engine: Engine,
+    probe_linker: Linker<HostState>,
+    control_linker: Linker<HostState>,
+    limits: Limits,
+    epoch_stop: Arc<AtomicBool>,
+}
+
+impl Runtime {
+    pub fn new(limits: Limits) -> Result<Runtime> {
+        let engine = Engine::new(&engine_config(&limits)).context("cannot create the wasm engine")?;
+        let probe_linker = probe_linker(&engine)?;
+        let control_linker = control_linker(&engine)?;
+        let epoch_stop = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(engine.clone(), epoch_stop.clone());
+        Ok(Runtime {
+            engine,
+            probe_linker,
+            control_linker,
+            limits,
+            epoch_stop,
+        })
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    fn compile(&self, wasm: &std::path::Path) -> Result<Component> {
+        let component = Component::from_file(&self.engine, wasm).with_context(|| {
+            format!(
+                "cannot load component {} (build it with `cargo build --release --target wasm32-wasip2`)",
+                wasm.display()
+            )
+        })?;
+        Ok(component)
+    }
+
+    /// Compile and pre-instantiate a probe-world component.
+    pub fn load_probe(&self, wasm: &std::path::Path) -> Result<ProbePre<HostState>> {
+        let component = self.compile(wasm)?;
+        let pre = self
+            .probe_linker
+            .instantiate_pre(&component)
+            .with_context(|| format!("{} does not fit the probe world", wasm.display()))?;
+        let pre = ProbePre::new(pre)
+            .with_context(|| format!("{} does not export packet-looper", wasm.display()))?;
+        Ok(pre)
+    }
+
+    /// Compile and pre-instantiate a `wasi:http` control component.
+    pub fn load_http(&self, wasm: &std::path::Path) -> Result<ProxyPre<HostState>> {
+        let component = self.compile(wasm)?;
+        let pre = self
+            .control_linker
+            .instantiate_pre(&component)
+            .with_context(|| format!("{} does not fit the control world", wasm.display()))?;
+        let pre = ProxyPre::new(pre)
+            .with_context(|| format!("{} does not export wasi:http/incoming-handler", wasm.display()))?;
+        Ok(pre)
+    }
+
+    /// A fresh, limited store for one invocation.
+    pub fn store(&self, guest: GuestCtx) -> Store<HostState> {
+        let wasi = WasiCtx::builder()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.max_memory)
+            .instances(32)
+            .tables(32)
+            .memories(8)
+            .trap_on_grow_failure(true)
+            .build();
+        let state = HostState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            limits,
+            guest,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        self.arm_deadline(&mut store);
+        store
+    }
+
+    /// (Re)start the epoch deadline, before each call into the guest.
+    pub fn arm_deadline(&self, store: &mut Store<HostState>) {
+        let ticks = (self.limits.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.epoch_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn engine_config(limits: &Limits) -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let n = limits.max_instances.max(8);
+    let mut pool = PoolingAllocationConfig::default();
+    // A Rust wasip2 component is one main module plus a few small shims.
+    pool.total_component_instances(n)
+        .total_core_instances(n * 8)
+        .total_memories(n * 2)
+        .total_tables(n * 8)
+        .max_memory_size(limits.max_memory);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+fn probe_linker(engine: &Engine) -> Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    // Rust's std imports wasi:cli/io/random/clocks even in a tiny guest.
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).context("linking WASI")?;
+    crate::bindings::probe::Probe::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)
+        .context("linking the probe world")?;
+    Ok(linker)
+}
+
+fn control_linker(engine: &Engine) -> Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).context("linking WASI")?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).context("linking wasi:http")?;
+    crate::bindings::control::Control::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)
+        .context("linking the control world")?;
+    Ok(linker)
+}
+
+fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    let spawned = std::thread::Builder::new()
+        .name("lwc-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the epoch thread; deadlines will not fire: {e}");
+    }
+}

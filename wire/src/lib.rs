@@ -1,0 +1,23 @@
+//! What crosses the lattice, shared by `lwc-host`, `lwc-dash` and the tests.
+//!
+//! - [`subjects`]: the NATS subjects, all under `lwc.<lattice>.`
+//! - [`invocation`]: the compact binary frame of one hop, and its headers
+//! - [`acks`]: the batched acknowledgement frame a receiving host sends back
+//! - [`events`]: packet lifecycle events (JSON) and the ledger's loss reasons
+//! - [`status`]: heartbeat and health JSON
+//!
+//! Nothing here trusts its input: every decoder returns an error, never panics.
+
+pub mod acks;
+pub mod events;
+pub mod invocation;
+pub mod status;
+pub mod subjects;
+
+/// Wall-clock nanoseconds since the Unix epoch; 0 if the clock is before it.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,72 @@
+//! NATS subjects. Every subject of a lattice starts with `lwc.<lattice>.`.
+
+/// The interface every probe exports and imports.
+pub const PACKET_LOOPER: &str = "packet-looper";
+
+/// `lwc.<l>.rpc.<component>.packet-looper.process`: one hop into `component`.
+pub fn rpc(lattice: &str, component: &str) -> String {
+    format!("lwc.{lattice}.rpc.{component}.{PACKET_LOOPER}.process")
+}
+
+/// `lwc.<l>.events.packet`: packet lifecycle events, one JSON object each.
+pub fn packet_events(lattice: &str) -> String {
+    format!("lwc.{lattice}.events.packet")
+}
+
+/// `lwc.<l>.hosts.<host>.heartbeat`: host status, every second.
+pub fn heartbeat(lattice: &str, host: &str) -> String {
+    format!("lwc.{lattice}.hosts.{host}.heartbeat")
+}
+
+/// `lwc.<l>.hosts.<host>.health`: request/reply health check.
+pub fn health(lattice: &str, host: &str) -> String {
+    format!("lwc.{lattice}.hosts.{host}.health")
+}
+
+/// `lwc.<l>.hosts.<host>.acks`: where receivers send batched hop acks for
+/// hops that `host` sent. It is the reply subject of every invocation.
+pub fn acks(lattice: &str, host: &str) -> String {
+    format!("lwc.{lattice}.hosts.{host}.acks")
+}
+
+/// `lwc.<l>.ctl.`: prefix of the control plane.
+pub fn ctl_prefix(lattice: &str) -> String {
+    format!("lwc.{lattice}.ctl.")
+}
+
+/// True for names that are safe as one NATS subject token: 1–64 characters of
+/// `[a-z0-9_-]`. Host, component, lattice and link names must pass.
+pub fn is_valid_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_follow_the_design() {
+        assert_eq!(
+            rpc("default", "north"),
+            "lwc.default.rpc.north.packet-looper.process"
+        );
+        assert_eq!(packet_events("x"), "lwc.x.events.packet");
+        assert_eq!(heartbeat("d", "east"), "lwc.d.hosts.east.heartbeat");
+        assert_eq!(health("d", "east"), "lwc.d.hosts.east.health");
+    }
+
+    #[test]
+    fn tokens_are_checked() {
+        assert!(is_valid_token("north"));
+        assert!(is_valid_token("a_b-9"));
+        assert!(!is_valid_token(""));
+        assert!(!is_valid_token("North"));
+        assert!(!is_valid_token("a.b"));
+        assert!(!is_valid_token("a*"));
+        assert!(!is_valid_token(&"a".repeat(65)));
+    }
+}
