@@ -1,6 +1,7 @@
 //! `lwc-host` binary: flags, logging, signals; the work is in [`lwc_host::run`].
 
 use clap::Parser;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -11,6 +12,8 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Logs usually go to .lwc/logs/*.log: colour only on a terminal.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match lwc_host::run(config, shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
