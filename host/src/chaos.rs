@@ -13,7 +13,9 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::RwLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use lwc_wire::ctl::ChaosWire;
 
 /// Chaos settings of one host, as the control plane reads and writes them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,58 +30,75 @@ pub struct ChaosSettings {
 
 #[derive(Debug, Default)]
 pub struct Chaos {
-    inner: RwLock<State>,
+    inner: RwLock<ChaosWire>,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-struct State {
-    settings: ChaosSettings,
-    down_until: Option<Instant>,
+impl ChaosSettings {
+    /// The settings as they travel on the lattice, the outage as a deadline.
+    pub fn to_wire(self) -> ChaosWire {
+        let down_until_ns = match self.down_s {
+            0 => 0,
+            s => lwc_wire::now_ns() + u64::from(s) * 1_000_000_000,
+        };
+        ChaosWire {
+            trap: self.trap,
+            delay_ms: self.delay_ms,
+            jitter_ms: self.jitter_ms,
+            drop: self.drop,
+            down_until_ns,
+        }
+    }
+
+    /// Settings from the wire, `down_s` as the whole seconds of outage left.
+    pub fn from_wire(w: &ChaosWire) -> ChaosSettings {
+        let left_ns = w.down_until_ns.saturating_sub(lwc_wire::now_ns());
+        ChaosSettings {
+            trap: w.trap,
+            delay_ms: w.delay_ms,
+            jitter_ms: w.jitter_ms,
+            drop: w.drop,
+            down_s: left_ns.div_ceil(1_000_000_000) as u32,
+        }
+    }
 }
 
 impl Chaos {
-    fn state(&self) -> State {
+    fn state(&self) -> ChaosWire {
         *self.inner.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    pub fn apply(&self, wire: ChaosWire) {
+        *self.inner.write().unwrap_or_else(|p| p.into_inner()) = wire;
+    }
+
     pub fn set(&self, settings: ChaosSettings) {
-        let mut st = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        st.down_until = (settings.down_s > 0)
-            .then(|| Instant::now() + Duration::from_secs(u64::from(settings.down_s)));
-        st.settings = settings;
+        self.apply(settings.to_wire());
     }
 
     /// Current settings, with `down_s` as the seconds of outage still left.
     pub fn get(&self) -> ChaosSettings {
-        let st = self.state();
-        let mut s = st.settings;
-        s.down_s = st
-            .down_until
-            .map(|t| t.saturating_duration_since(Instant::now()).as_secs_f64().ceil() as u32)
-            .unwrap_or(0);
-        s
+        ChaosSettings::from_wire(&self.state())
     }
 
     /// True while a simulated outage is in force.
     pub fn is_down(&self) -> bool {
-        self.state()
-            .down_until
-            .is_some_and(|t| Instant::now() < t)
+        let until = self.state().down_until_ns;
+        until != 0 && lwc_wire::now_ns() < until
     }
 
     /// Roll the host `trap` die for one invocation.
     pub fn trap_now(&self) -> bool {
-        roll(self.state().settings.trap)
+        roll(self.state().trap)
     }
 
     /// Roll the `drop` die for one outgoing hop.
     pub fn drop_now(&self) -> bool {
-        roll(self.state().settings.drop)
+        roll(self.state().drop)
     }
 
     /// Delay to add to one outgoing hop, if any.
     pub fn delay(&self) -> Option<Duration> {
-        let s = self.state().settings;
+        let s = self.state();
         if s.delay_ms == 0 && s.jitter_ms == 0 {
             return None;
         }

@@ -15,7 +15,9 @@ use crate::bindings::control::wasmcloud::lwc::control_plane;
 use crate::bindings::probe::wasi::logging::logging::{self, Level};
 use crate::bindings::probe::wasmcloud::bus::lattice;
 use crate::bindings::probe::wasmcloud::lwc::packet_looper;
+use crate::ctl::{ChaosPatch, CtlError};
 use crate::node::{Forward, Node};
+use lwc_wire::ctl::LinkWire;
 use crate::runtime::HostState;
 use lwc_wire::invocation::Invocation;
 use lwc_wire::subjects::{is_valid_token, PACKET_LOOPER};
@@ -190,7 +192,97 @@ impl logging::Host for HostState {
     }
 }
 
+fn to_wit_chaos(list: Vec<(String, crate::chaos::ChaosSettings)>) -> Vec<control_plane::HostChaos> {
+    list.into_iter()
+        .map(|(host, c)| control_plane::HostChaos {
+            host,
+            chaos: control_plane::Chaos {
+                trap: c.trap,
+                delay_ms: c.delay_ms,
+                jitter_ms: c.jitter_ms,
+                drop: c.drop,
+                down_s: c.down_s,
+            },
+        })
+        .collect()
+}
+
+fn to_wit_links(list: Vec<LinkWire>) -> Vec<control_plane::Link> {
+    list.into_iter()
+        .map(|l| control_plane::Link {
+            source: l.source,
+            name: l.name,
+            target: l.target,
+        })
+        .collect()
+}
+
+fn to_wit_error(e: CtlError) -> control_plane::CtlError {
+    match e {
+        CtlError::BadRequest(m) => control_plane::CtlError::BadRequest(m),
+        CtlError::Unavailable(m) => control_plane::CtlError::Unavailable(m),
+    }
+}
+
 impl control_plane::Host for HostState {
+    async fn get_chaos(&mut self) -> Result<Vec<control_plane::HostChaos>> {
+        Ok(to_wit_chaos(self.guest.node.ctl.get_chaos()))
+    }
+
+    async fn set_chaos(
+        &mut self,
+        host: String,
+        patch: control_plane::ChaosPatch,
+    ) -> Result<Result<Vec<control_plane::HostChaos>, control_plane::CtlError>> {
+        let patch = ChaosPatch {
+            trap: patch.trap,
+            delay_ms: patch.delay_ms,
+            jitter_ms: patch.jitter_ms,
+            drop: patch.drop,
+            down_s: patch.down_s,
+        };
+        if patch.trap.is_some_and(|p| p > 100) || patch.drop.is_some_and(|p| p > 100) {
+            return Ok(Err(control_plane::CtlError::BadRequest(
+                "trap and drop are percentages 0..=100".into(),
+            )));
+        }
+        if patch.down_s.is_some_and(|s| s > 3600) {
+            return Ok(Err(control_plane::CtlError::BadRequest("down_s must be 0..=3600".into())));
+        }
+        let res = self.guest.node.ctl.set_chaos(&host, patch).await;
+        Ok(res.map(to_wit_chaos).map_err(to_wit_error))
+    }
+
+    async fn get_links(&mut self) -> Result<Vec<control_plane::Link>> {
+        Ok(to_wit_links(self.guest.node.ctl.get_links()))
+    }
+
+    async fn put_link(
+        &mut self,
+        link: control_plane::Link,
+    ) -> Result<Result<Vec<control_plane::Link>, control_plane::CtlError>> {
+        let link = LinkWire {
+            source: link.source,
+            name: link.name,
+            target: link.target,
+        };
+        let res = self.guest.node.ctl.put_link(link).await;
+        Ok(res.map(to_wit_links).map_err(to_wit_error))
+    }
+
+    async fn delete_link(
+        &mut self,
+        source: String,
+        name: String,
+    ) -> Result<Result<Vec<control_plane::Link>, control_plane::CtlError>> {
+        let res = self.guest.node.ctl.delete_link(&source, &name).await;
+        Ok(res.map(to_wit_links).map_err(to_wit_error))
+    }
+
+    async fn status(&mut self) -> Result<String> {
+        Ok(self.guest.node.ctl.status())
+    }
+
     async fn reserve_packet_ids(&mut self, count: u32) -> Result<u64> {
         Ok(self.guest.node.reserve_packet_ids(count))
     }

@@ -96,7 +96,8 @@ impl ProbeComponent {
             trace: hop.trace,
             traceparent: hop.traceparent.clone(),
         };
-        warm.store.data_mut().guest.begin(call, node.chaos.trap_now());
+        let host_trap = node.chaos.trap_now();
+        warm.store.data_mut().guest.begin(call, host_trap);
         rt.arm_deadline(&mut warm.store);
         let inv = &hop.inv;
         let res = warm
@@ -106,6 +107,12 @@ impl ProbeComponent {
             .await;
         let forwarded = warm.store.data().guest.forwarded;
         match res {
+            // Host chaos `trap` on a call that never tried to forward (the
+            // last stop): it still fails, exactly as if it had trapped.
+            Ok(()) if host_trap => (
+                Outcome::Trap(format!("chaos: host {} trapped {}", node.host, self.name)),
+                false,
+            ),
             Ok(()) => {
                 self.park(warm);
                 (Outcome::Ok, forwarded)

@@ -16,6 +16,7 @@
 //! - [`lattice`]: NATS in and out, batched acks, retries
 //! - [`links`]: the live link table
 //! - [`chaos`]: host-side fault injection
+//! - [`ctl`]: the control plane: links and chaos changed at run time
 //! - [`ledger`]: packet events and counters
 //! - [`http`]: serving the control component over HTTP
 //! - [`telemetry`]: heartbeat, health, NATS connection state
@@ -23,6 +24,7 @@
 pub mod bindings;
 pub mod chaos;
 pub mod config;
+pub mod ctl;
 pub mod http;
 pub mod imports;
 pub mod invoke;
@@ -83,16 +85,37 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         retries: config.hop_retries,
         ..Default::default()
     };
-    let (lattice, acks_rx) = lattice::Lattice::new(client.clone(), &lattice_name, ledger, policy);
+    let (lattice, acks_rx) = lattice::Lattice::new(client.clone(), &lattice_name, ledger.clone(), policy);
     let chaos = Arc::new(chaos::Chaos::default());
-    let node = Arc::new(node::Node::new(
+    let links = links::Links::new(&manifest.links);
+    let ctl = Arc::new(ctl::ControlPlane::new(
         host.clone(),
-        lattice.clone(),
-        links::Links::new(&manifest.links),
+        &lattice_name,
+        client.clone(),
+        &manifest,
+        links.clone(),
         chaos.clone(),
+        ledger,
     ));
+    let node = Arc::new(node::Node::new(host.clone(), lattice.clone(), links, chaos.clone(), ctl.clone()));
 
     let mut tasks = JoinSet::new();
+    // Control plane first: a late joiner takes the links and chaos in force
+    // before it serves a single hop.
+    tasks.spawn(ctl.clone().run_listener(ctl::subscribe(&client, &lattice_name).await?));
+    ctl.sync().await.context("cannot fetch the control-plane state")?;
+    if mine.iter().any(|c| c.http.is_some()) {
+        let hb = client
+            .subscribe(format!("lwc.{lattice_name}.hosts.*.heartbeat"))
+            .await
+            .context("cannot watch heartbeats")?;
+        let events = client
+            .subscribe(lwc_wire::subjects::packet_events(&lattice_name))
+            .await
+            .context("cannot watch packet events")?;
+        tasks.spawn(ctl.clone().run_heartbeat_watch(hb));
+        tasks.spawn(ctl.clone().run_ledger_watch(events));
+    }
     tasks.spawn(lattice::run_acker(client.clone(), acks_rx));
     tasks.spawn(lattice::run_ack_listener(lattice.clone(), lattice.subscribe_acks().await?));
     tasks.spawn(lattice::run_sweeper(lattice.clone()));

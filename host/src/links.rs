@@ -48,6 +48,18 @@ impl Links {
         existed
     }
 
+    /// Replace the whole table (a late joiner adopting the lattice's state).
+    pub fn replace_all(&self, links: &[(String, String, String)]) {
+        let mut table = self.table.write().unwrap_or_else(|p| p.into_inner());
+        table.clear();
+        for (source, name, target) in links {
+            table
+                .entry(source.clone())
+                .or_default()
+                .insert(name.clone(), Arc::from(target.as_str()));
+        }
+    }
+
     pub fn snapshot(&self) -> Vec<(String, String, String)> {
         let table = self.table.read().unwrap_or_else(|p| p.into_inner());
         table

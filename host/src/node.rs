@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::chaos::Chaos;
+use crate::ctl::ControlPlane;
 use crate::lattice::{Lattice, OutHop};
 use crate::ledger::Ledger;
 use crate::links::Links;
@@ -17,6 +18,7 @@ pub struct Node {
     pub lattice: Arc<Lattice>,
     pub links: Links,
     pub chaos: Arc<Chaos>,
+    pub ctl: Arc<ControlPlane>,
     /// Highest packet id handed out by [`Node::reserve_packet_ids`].
     last_packet_id: AtomicU64,
 }
@@ -31,12 +33,19 @@ pub struct Forward<'a> {
 }
 
 impl Node {
-    pub fn new(host: Arc<str>, lattice: Arc<Lattice>, links: Links, chaos: Arc<Chaos>) -> Node {
+    pub fn new(
+        host: Arc<str>,
+        lattice: Arc<Lattice>,
+        links: Links,
+        chaos: Arc<Chaos>,
+        ctl: Arc<ControlPlane>,
+    ) -> Node {
         Node {
             host,
             lattice,
             links,
             chaos,
+            ctl,
             last_packet_id: AtomicU64::new(0),
         }
     }

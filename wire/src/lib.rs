@@ -5,10 +5,12 @@
 //! - [`acks`]: the batched acknowledgement frame a receiving host sends back
 //! - [`events`]: packet lifecycle events (JSON) and the ledger's loss reasons
 //! - [`status`]: heartbeat and health JSON
+//! - [`ctl`]: control-plane changes and state (JSON)
 //!
 //! Nothing here trusts its input: every decoder returns an error, never panics.
 
 pub mod acks;
+pub mod ctl;
 pub mod events;
 pub mod invocation;
 pub mod status;

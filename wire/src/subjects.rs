@@ -34,6 +34,21 @@ pub fn ctl_prefix(lattice: &str) -> String {
     format!("lwc.{lattice}.ctl.")
 }
 
+/// `lwc.<l>.ctl.links`: link put/delete, to every host.
+pub fn ctl_links(lattice: &str) -> String {
+    format!("lwc.{lattice}.ctl.links")
+}
+
+/// `lwc.<l>.ctl.chaos`: chaos settings of a host, to every host.
+pub fn ctl_chaos(lattice: &str) -> String {
+    format!("lwc.{lattice}.ctl.chaos")
+}
+
+/// `lwc.<l>.ctl.state`: request → the newest control-plane state.
+pub fn ctl_state(lattice: &str) -> String {
+    format!("lwc.{lattice}.ctl.state")
+}
+
 /// True for names that are safe as one NATS subject token: 1–64 characters of
 /// `[a-z0-9_-]`. Host, component, lattice and link names must pass.
 pub fn is_valid_token(name: &str) -> bool {
