@@ -28,6 +28,7 @@
 #   LWC_READY_TIMEOUT=SECS   how long to wait for the ring (default 120)
 #   LWC_NATS_SERVER=PATH     the nats-server binary to use
 #   LWC_HOST_BIN=PATH        the host binary (default target/release/lwc-host)
+#   LWC_HOST_ARGS="FLAGS"    extra lwc-host flags for every host, e.g. "--reuse 1000"
 set -euo pipefail
 
 LWC_PROG=ring # read by lib.sh's messages
@@ -322,8 +323,11 @@ start_host() {
     local name=$1
     [[ -x $HOST_BIN ]] || lwc_die "$HOST_BIN missing; build with scripts/ring.sh --detach (it builds)"
     rm -f -- "$(ready_file "$name")"
+    local extra=()
+    # Word-split on purpose: LWC_HOST_ARGS="--reuse 1000 --max-concurrent 8".
+    read -r -a extra <<<"${LWC_HOST_ARGS:-}"
     launch "$name" "$HOST_BIN" --manifest "$MANIFEST" --host "$name" \
-        --ready-file "$(ready_file "$name")"
+        --ready-file "$(ready_file "$name")" "${extra[@]}"
     STARTED+=("$name")
     lwc_say "started $name (pid $(running_pid "$name" || echo '?'))"
 }

@@ -1,14 +1,17 @@
-//! The component side: bindings of the `control` world and the `wasi:http`
-//! handler (exported through `wstd`).
+//! The component side: bindings of the `control` world, the
+//! [`ControlPlane`] they implement, and the `wasi:http` handler (exported
+//! through `wstd`).
 //!
 //! The handler only moves bytes and calls the host; what a request means and
-//! whether it is valid is decided in [`crate::endpoint`] and [`crate::request`].
+//! whether it is valid is decided in [`crate::endpoint`], [`crate::request`],
+//! [`crate::plane`] and [`crate::api`].
 
-use serde_json::Value;
-use wstd::http::{Body, BodyExt, Error, Request, Response, StatusCode};
+use wstd::http::{Body, BodyExt, Error, HeaderValue, Request, Response, StatusCode};
 
-use crate::endpoint::{self, Endpoint, Refusal};
-use crate::request::{self, BadRequest, Inject, MAX_BODY_BYTES};
+use crate::api::{self, BodyError, ControlPlane, Reply};
+use crate::endpoint;
+use crate::plane::{ChaosPatch, CtlError, HostChaos, Link};
+use crate::request::MAX_BODY_BYTES;
 
 mod bindings {
     // Only our own imports are generated here; the wasi:http export and the
@@ -21,7 +24,7 @@ mod bindings {
     });
 }
 
-use bindings::wasmcloud::lwc::{control_plane, packet_looper};
+use bindings::wasmcloud::lwc::{control_plane as cp, packet_looper};
 
 #[wstd::http_server]
 async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
@@ -31,98 +34,154 @@ async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
 /// Every outcome, including client errors, is a JSON answer.
 async fn handle(request: Request<Body>) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    let endpoint = match endpoint::resolve(parts.method.as_str(), parts.uri.path()) {
-        Ok(endpoint) => endpoint,
-        Err(refusal) => return refused(&refusal),
-    };
-    let parsed = match endpoint {
-        Endpoint::GetRoot => request::parse_query(parts.uri.query()),
-        Endpoint::PostPackets => match read_body(body).await {
-            Ok(bytes) => request::parse_body(&bytes),
-            Err(ReadError::TooLarge) => {
-                let message = format!("body over {MAX_BODY_BYTES} bytes");
-                return json_response(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    &request::error_body(&message),
-                );
-            }
-            Err(ReadError::Failed(message)) => Err(BadRequest(message)),
-        },
-    };
-    match parsed {
-        Ok(inject) => json_response(StatusCode::OK, &inject.answer(&send(&inject))),
-        Err(BadRequest(message)) => {
-            json_response(StatusCode::BAD_REQUEST, &request::error_body(&message))
+    let reply = match endpoint::resolve(parts.method.as_str(), parts.uri.path()) {
+        Err(refusal) => api::refused(&refusal),
+        Ok(endpoint) => {
+            // A GET's body is never read: it is ignored, whatever its size.
+            let body = if endpoint.reads_body() {
+                read_body(body).await
+            } else {
+                Ok(Vec::new())
+            };
+            api::serve(&mut Host, endpoint, parts.uri.query(), body)
         }
+    };
+    response(reply)
+}
+
+/// The host, through the `control` world's imports.
+struct Host;
+
+impl ControlPlane for Host {
+    fn reserve_packet_ids(&mut self, count: u32) -> u64 {
+        cp::reserve_packet_ids(count)
+    }
+
+    fn mark_traced(&mut self, packet: u64) {
+        cp::mark_traced(packet)
+    }
+
+    fn process(&mut self, packet: u64, ttl: u64, chaos: u16, route: &str) {
+        packet_looper::process(packet, ttl, chaos, Some(route))
+    }
+
+    fn get_chaos(&mut self) -> Vec<HostChaos> {
+        from_wit_chaos(cp::get_chaos())
+    }
+
+    fn set_chaos(&mut self, host: &str, patch: &ChaosPatch) -> Result<Vec<HostChaos>, CtlError> {
+        let patch = cp::ChaosPatch {
+            trap: patch.trap,
+            delay_ms: patch.delay_ms,
+            jitter_ms: patch.jitter_ms,
+            drop: patch.drop,
+            down_s: patch.down_s,
+        };
+        cp::set_chaos(host, patch)
+            .map(from_wit_chaos)
+            .map_err(from_wit_error)
+    }
+
+    fn get_links(&mut self) -> Vec<Link> {
+        from_wit_links(cp::get_links())
+    }
+
+    fn put_link(&mut self, link: &Link) -> Result<Vec<Link>, CtlError> {
+        let link = cp::Link {
+            source: link.source.clone(),
+            name: link.name.clone(),
+            target: link.target.clone(),
+        };
+        cp::put_link(&link)
+            .map(from_wit_links)
+            .map_err(from_wit_error)
+    }
+
+    fn delete_link(&mut self, source: &str, name: &str) -> Result<Vec<Link>, CtlError> {
+        cp::delete_link(source, name)
+            .map(from_wit_links)
+            .map_err(from_wit_error)
+    }
+
+    fn status(&mut self) -> String {
+        cp::status()
     }
 }
 
-/// Inject the packets of a validated request; returns their ids in order.
-fn send(inject: &Inject) -> Vec<u64> {
-    let first = control_plane::reserve_packet_ids(inject.count);
-    let ids: Vec<u64> = (0..u64::from(inject.count))
-        .map(|i| first.wrapping_add(i))
-        .collect();
-    for &id in &ids {
-        // The host must know a packet is traced before its first hop leaves.
-        if inject.trace {
-            control_plane::mark_traced(id);
-        }
-        packet_looper::process(id, inject.ttl, inject.chaos, Some(&inject.route));
+fn from_wit_chaos(hosts: Vec<cp::HostChaos>) -> Vec<HostChaos> {
+    hosts
+        .into_iter()
+        .map(|h| HostChaos {
+            host: h.host,
+            trap: h.chaos.trap,
+            delay_ms: h.chaos.delay_ms,
+            jitter_ms: h.chaos.jitter_ms,
+            drop: h.chaos.drop,
+            down_s: h.chaos.down_s,
+        })
+        .collect()
+}
+
+fn from_wit_links(links: Vec<cp::Link>) -> Vec<Link> {
+    links
+        .into_iter()
+        .map(|l| Link {
+            source: l.source,
+            name: l.name,
+            target: l.target,
+        })
+        .collect()
+}
+
+fn from_wit_error(error: cp::CtlError) -> CtlError {
+    match error {
+        cp::CtlError::BadRequest(message) => CtlError::BadRequest(message),
+        cp::CtlError::Unavailable(message) => CtlError::Unavailable(message),
     }
-    ids
 }
 
-enum ReadError {
-    /// More than [`MAX_BODY_BYTES`] (declared or actually sent).
-    TooLarge,
-    /// The body stream failed; the message is for the client.
-    Failed(String),
-}
+/// Bodies over the limit are still read (and thrown away) up to this size,
+/// so the client is done sending when the 413 arrives: closing on unread
+/// data makes the client see a reset instead of the answer.
+const DRAIN_LIMIT: u64 = 1 << 20;
 
-/// Read the whole body, but stop as soon as it exceeds [`MAX_BODY_BYTES`] so
-/// that a large or endless upload never gets buffered.
-async fn read_body(body: Body) -> Result<Vec<u8>, ReadError> {
-    if body
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-    {
-        return Err(ReadError::TooLarge);
+/// Read the whole body, keeping at most [`MAX_BODY_BYTES`]: a large upload is
+/// never buffered, and an endless one is cut off at [`DRAIN_LIMIT`].
+async fn read_body(body: Body) -> Result<Vec<u8>, BodyError> {
+    if body.content_length().is_some_and(|n| n > DRAIN_LIMIT) {
+        return Err(BodyError::TooLarge);
     }
     let mut stream = body.into_boxed_body();
     let mut bytes = Vec::new();
+    let mut total: u64 = 0;
     while let Some(frame) = stream.frame().await {
-        let frame = frame.map_err(|e| ReadError::Failed(format!("could not read body: {e}")))?;
+        let frame = frame.map_err(|e| BodyError::Failed(format!("could not read body: {e}")))?;
         // Trailers are not data; they are ignored.
         if let Ok(data) = frame.into_data() {
-            if bytes.len() + data.len() > MAX_BODY_BYTES {
-                return Err(ReadError::TooLarge);
+            total += data.len() as u64;
+            if total > DRAIN_LIMIT {
+                return Err(BodyError::TooLarge);
             }
-            bytes.extend_from_slice(&data);
+            if total <= MAX_BODY_BYTES as u64 {
+                bytes.extend_from_slice(&data);
+            }
         }
+    }
+    if total > MAX_BODY_BYTES as u64 {
+        return Err(BodyError::TooLarge);
     }
     Ok(bytes)
 }
 
-/// The 404 / 405 answer for a request that selects no endpoint.
-fn refused(refusal: &Refusal) -> Response<Body> {
-    let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::NOT_FOUND);
-    let mut response = json_response(status, &request::error_body(refusal.message()));
-    if let Refusal::MethodNotAllowed { allow, .. } = refusal {
-        response
-            .headers_mut()
-            .insert("allow", wstd::http::HeaderValue::from_static(allow));
+/// The HTTP response for a [`Reply`], with `content-type: application/json`.
+fn response(reply: Reply) -> Response<Body> {
+    let mut response = Response::new(Body::from(reply.body));
+    *response.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Some(allow) = reply.allow {
+        headers.insert("allow", HeaderValue::from_static(allow));
     }
-    response
-}
-
-/// A response with a JSON body and `content-type: application/json`.
-fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(value.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        "content-type",
-        wstd::http::HeaderValue::from_static("application/json"),
-    );
     response
 }

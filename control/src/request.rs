@@ -17,8 +17,8 @@ pub const MAX_TTL: u64 = 10_000_000;
 pub const MAX_CHAOS: u64 = 100;
 /// Largest `count` per request.
 pub const MAX_COUNT: u64 = 10_000;
-/// Longest `route` name.
-pub const MAX_ROUTE_LEN: usize = 64;
+/// Longest name: `route`, a host, a component, a link name.
+pub const MAX_NAME_LEN: usize = 64;
 
 /// Error messages quote what the client sent; long values are cut to this.
 const MAX_QUOTED_CHARS: usize = 40;
@@ -74,7 +74,7 @@ impl fmt::Display for BadRequest {
 
 impl std::error::Error for BadRequest {}
 
-fn bad(message: impl Into<String>) -> BadRequest {
+pub(crate) fn bad(message: impl Into<String>) -> BadRequest {
     BadRequest(message.into())
 }
 
@@ -90,6 +90,18 @@ pub fn error_body(message: &str) -> Value {
 /// Parse a `POST /packets` body. An empty (or all-whitespace) body means all
 /// defaults. The caller has already enforced [`MAX_BODY_BYTES`].
 pub fn parse_body(body: &[u8]) -> Result<Inject, BadRequest> {
+    let mut inject = Inject::default();
+    for (name, value) in &parse_object(body)? {
+        apply_json_field(&mut inject, name, value)?;
+    }
+    Ok(inject)
+}
+
+/// The fields of a JSON object body, in the order sent. Shared by every
+/// endpoint that takes a body: the body must be UTF-8 and one JSON object, and
+/// no key may repeat. An empty (or all-whitespace) body is an object with no
+/// fields. Checking the fields themselves is up to the caller.
+pub(crate) fn parse_object(body: &[u8]) -> Result<Vec<(String, Value)>, BadRequest> {
     let text = std::str::from_utf8(body).map_err(|e| {
         bad(format!(
             "body is not valid UTF-8 (bad byte at offset {})",
@@ -97,7 +109,7 @@ pub fn parse_body(body: &[u8]) -> Result<Inject, BadRequest> {
         ))
     })?;
     if text.trim().is_empty() {
-        return Ok(Inject::default());
+        return Ok(Vec::new());
     }
     let fields = match serde_json::from_str::<TopLevel>(text) {
         Ok(TopLevel::Object(fields)) => fields,
@@ -106,18 +118,14 @@ pub fn parse_body(body: &[u8]) -> Result<Inject, BadRequest> {
         }
         Err(e) => return Err(bad(format!("body is not valid JSON: {e}"))),
     };
-    let mut inject = Inject::default();
-    let mut seen: Vec<&str> = Vec::with_capacity(fields.len());
-    for (name, value) in &fields {
+    for (i, (name, _)) in fields.iter().enumerate() {
         // serde_json::Value keeps only the last of repeated keys; an ambiguous
         // request is refused instead.
-        if seen.contains(&name.as_str()) {
+        if fields[..i].iter().any(|(earlier, _)| earlier == name) {
             return Err(bad(format!("field {} given more than once", quote(name))));
         }
-        seen.push(name);
-        apply_json_field(&mut inject, name, value)?;
     }
-    Ok(inject)
+    Ok(fields)
 }
 
 /// Check one body field and store it in `inject`.
@@ -126,12 +134,7 @@ fn apply_json_field(inject: &mut Inject, name: &str, value: &Value) -> Result<()
         "ttl" => inject.ttl = json_integer(name, value, 0, MAX_TTL)?,
         "chaos" => inject.chaos = json_integer(name, value, 0, MAX_CHAOS)? as u16,
         "count" => inject.count = json_integer(name, value, 1, MAX_COUNT)? as u32,
-        "route" => {
-            inject.route = match value {
-                Value::String(s) => check_route(s)?,
-                other => return Err(route_error(&show(other))),
-            }
-        }
+        "route" => inject.route = json_name(name, value)?,
         "trace" => {
             inject.trace = match value {
                 Value::Bool(b) => *b,
@@ -143,19 +146,32 @@ fn apply_json_field(inject: &mut Inject, name: &str, value: &Value) -> Result<()
                 }
             }
         }
-        unknown => {
-            return Err(bad(format!(
-                "unknown field {}; allowed fields: {BODY_FIELDS}",
-                quote(unknown)
-            )))
-        }
+        unknown => return Err(unknown_field(unknown, BODY_FIELDS)),
     }
     Ok(())
 }
 
+/// The error for a body field that the endpoint does not take.
+pub(crate) fn unknown_field(name: &str, allowed: &str) -> BadRequest {
+    bad(format!(
+        "unknown field {}; allowed fields: {allowed}",
+        quote(name)
+    ))
+}
+
+/// The error for a required body field that is absent.
+pub(crate) fn missing_field(name: &str) -> BadRequest {
+    bad(format!("missing required field {}", quote(name)))
+}
+
 /// A JSON integer within `min..=max`. Floats (even `5.0`), negatives, strings,
 /// booleans and null are all refused: the API takes integers only.
-fn json_integer(name: &str, value: &Value, min: u64, max: u64) -> Result<u64, BadRequest> {
+pub(crate) fn json_integer(
+    name: &str,
+    value: &Value,
+    min: u64,
+    max: u64,
+) -> Result<u64, BadRequest> {
     // as_u64 is None for negatives and for any number written with a
     // fraction or exponent.
     match value.as_u64() {
@@ -170,20 +186,34 @@ fn integer_error(name: &str, min: u64, max: u64, got: &str) -> BadRequest {
     ))
 }
 
-fn route_error(got: &str) -> BadRequest {
+/// The error for a name field (route, link name, host …) that is not 1–64
+/// characters of `[a-z0-9_-]`.
+pub(crate) fn name_error(field: &str, got: &str) -> BadRequest {
     bad(format!(
-        "route must be a string of 1-{MAX_ROUTE_LEN} characters of [a-z0-9_-], got {got}"
+        "{field} must be a string of 1-{MAX_NAME_LEN} characters of [a-z0-9_-], got {got}"
     ))
 }
 
-/// A route (link name): 1–64 characters of `[a-z0-9_-]`.
-fn check_route(route: &str) -> Result<String, BadRequest> {
+/// Whether `name` is a valid name: 1–64 characters of `[a-z0-9_-]`.
+pub(crate) fn is_name(name: &str) -> bool {
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
-    let len = route.chars().count();
-    if (1..=MAX_ROUTE_LEN).contains(&len) && route.chars().all(allowed) {
-        Ok(route.to_string())
+    (1..=MAX_NAME_LEN).contains(&name.chars().count()) && name.chars().all(allowed)
+}
+
+/// A name given as text (route, in a query string).
+fn check_name(field: &str, text: &str) -> Result<String, BadRequest> {
+    if is_name(text) {
+        Ok(text.to_string())
     } else {
-        Err(route_error(&quote(route)))
+        Err(name_error(field, &quote(text)))
+    }
+}
+
+/// A name given as a JSON value: a string of 1–64 characters of `[a-z0-9_-]`.
+pub(crate) fn json_name(field: &str, value: &Value) -> Result<String, BadRequest> {
+    match value {
+        Value::String(s) => check_name(field, s),
+        other => Err(name_error(field, &show(other))),
     }
 }
 
@@ -278,7 +308,7 @@ fn apply_query_param(inject: &mut Inject, name: &str, value: &str) -> Result<(),
     match name {
         "ttl" => inject.ttl = text_integer(name, value, 0, MAX_TTL)?,
         "chaos" => inject.chaos = text_integer(name, value, 0, MAX_CHAOS)? as u16,
-        "route" => inject.route = check_route(value)?,
+        "route" => inject.route = check_name(name, value)?,
         "trace" => {
             inject.trace = match value {
                 "true" => true,
@@ -347,7 +377,7 @@ fn percent_decode(raw: &str, what: &str) -> Result<String, BadRequest> {
 // ---------------------------------------------------------------------------
 
 /// A string as a JSON string literal, cut short if long.
-fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     let cut: String = s.chars().take(MAX_QUOTED_CHARS).collect();
     let quoted = Value::String(cut).to_string();
     if s.chars().count() > MAX_QUOTED_CHARS {
@@ -358,7 +388,7 @@ fn quote(s: &str) -> String {
 }
 
 /// A JSON value as compact JSON, cut short if long.
-fn show(value: &Value) -> String {
+pub(crate) fn show(value: &Value) -> String {
     match value {
         Value::String(s) => quote(s),
         Value::Array(_) => "an array".to_string(),

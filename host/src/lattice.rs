@@ -56,6 +56,9 @@ pub struct OutHop {
     pub target: Arc<str>,
     pub trace: bool,
     pub traceparent: Option<String>,
+    /// When the caller handed the hop over (before any chaos delay), so the
+    /// edge latency includes what the lattice added.
+    pub sent_ns: u64,
 }
 
 /// One hop received for a component on this host.
@@ -144,7 +147,7 @@ impl Lattice {
         let payload = Bytes::from(hop.inv.encode());
         let mut hdrs = HeaderMap::new();
         hdrs.insert(headers::CALLER, hop.from.as_ref());
-        hdrs.insert(headers::SENT_NS, lwc_wire::now_ns().to_string());
+        hdrs.insert(headers::SENT_NS, hop.sent_ns.to_string());
         if hop.trace {
             hdrs.insert(headers::TRACE, "1");
         }

@@ -121,6 +121,7 @@ impl Node {
             target,
             trace,
             traceparent,
+            sent_ns: lwc_wire::now_ns(),
         };
         match self.chaos.delay() {
             None => self.lattice.send_hop(hop).await,
