@@ -12,29 +12,8 @@ fn chaos_of<'a>(answer: &'a Value, host: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no chaos for {host} in {answer}"))
 }
 
-/// Send one traced packet and return its hops in order, once it ended.
 async fn traced_hops(ring: &Ring, body: &str) -> (Vec<Hop>, Vec<PacketEvent>) {
-    let tap = ring.tap().await.unwrap();
-    let (status, answer) = ring.post("/packets", body);
-    assert_eq!(status, 200, "{answer}");
-    let id = packet_ids(&answer)[0];
-    let events = tap
-        .wait_until(Duration::from_secs(20), "the packet to end", |evs| {
-            evs.iter().any(|e| match e {
-                PacketEvent::Expired(x) => x.packet == id,
-                PacketEvent::Lost(l) => l.packet == id,
-                _ => false,
-            })
-        })
-        .await;
-    let mut hops: Vec<Hop> = events
-        .iter()
-        .filter_map(|e| match e {
-            PacketEvent::Hop(h) if h.packet == id => Some(h.clone()),
-            _ => None,
-        })
-        .collect();
-    hops.sort_by(|a, b| b.ttl.cmp(&a.ttl));
+    let (_, hops, events) = lwc_tests::traced(ring, body).await;
     (hops, events)
 }
 
@@ -94,10 +73,8 @@ async fn trap_100_on_north_loses_every_packet_reaching_north() {
     assert_eq!(packet_ids(&answer).len() + packet_ids(&answer1).len(), 12);
 
     // The ledger in /status adds up.
-    let (status, st) = ring.get("/status");
-    assert_eq!(status, 200, "{st}");
-    let ledger = &st["ledger"];
-    assert_eq!(ledger["injected"], 13, "{st}");
+    let ledger = &ring.settled_ledger(13, Duration::from_secs(10)).await;
+    assert_eq!(ledger["injected"], 13, "{ledger}");
     assert_eq!(ledger["expired"], 1);
     assert_eq!(ledger["lost"]["trap-before-forward"], 12);
     assert_eq!(ledger["in_flight"], 0);

@@ -4,34 +4,17 @@ use lwc_tests::{packet_ids, Ring};
 use lwc_wire::events::PacketEvent;
 use std::time::Duration;
 
-/// Components visited by a traced packet, in hop order.
+/// (from, to) of every hop of a traced packet, in order, and its `hops`.
 async fn traced_path(ring: &Ring, route: &str, ttl: u64) -> (Vec<(String, String)>, u32) {
-    let tap = ring.tap().await.unwrap();
     let body = format!(r#"{{"ttl":{ttl},"route":"{route}","trace":true}}"#);
-    let (status, answer) = ring.post("/packets", &body);
-    assert_eq!(status, 200, "{answer}");
-    let id = packet_ids(&answer)[0];
-    let events = tap
-        .wait_until(Duration::from_secs(20), "the packet to expire", |evs| {
-            evs.iter().any(|e| matches!(e, PacketEvent::Expired(x) if x.packet == id))
-        })
-        .await;
-    let mut hops: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e {
-            PacketEvent::Hop(h) if h.packet == id => Some(h.clone()),
-            _ => None,
-        })
-        .collect();
-    // Events from different hosts may arrive out of order; ttl orders hops.
-    hops.sort_by(|a, b| b.ttl.cmp(&a.ttl));
+    let (id, hops, events) = lwc_tests::traced(ring, &body).await;
     let expired_hops = events
         .iter()
         .find_map(|e| match e {
             PacketEvent::Expired(x) if x.packet == id => Some(x.hops),
             _ => None,
         })
-        .unwrap();
+        .expect("the packet expired");
     (hops.into_iter().map(|h| (h.from, h.to)).collect(), expired_hops)
 }
 

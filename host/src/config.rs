@@ -79,6 +79,12 @@ pub struct Config {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub hop_retries: u32,
 
+    /// After a hop is accepted, how long the receiving host has to finish it
+    /// before the sender reports the packet lost (the host died holding it).
+    /// Must exceed --deadline-ms.
+    #[arg(long, default_value_t = 6000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub finish_timeout_ms: u64,
+
     /// Create this file once the host is connected and serving.
     #[arg(long, value_name = "PATH")]
     pub ready_file: Option<PathBuf>,

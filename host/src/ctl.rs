@@ -17,11 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::chaos::{Chaos, ChaosSettings};
-use crate::ledger::Ledger;
+use crate::ledger::{Book, Ledger};
 use crate::links::Links;
 use crate::manifest::Manifest;
 use lwc_wire::ctl::{self, Ack, Change, ChaosWire, LinkWire, State};
-use lwc_wire::events::{LostReason, PacketEvent};
+use lwc_wire::events::PacketEvent;
 use lwc_wire::status::Heartbeat;
 use lwc_wire::subjects::{self, is_valid_token};
 
@@ -73,9 +73,7 @@ struct Replica {
 #[derive(Default)]
 struct Watch {
     heartbeats: BTreeMap<String, (Heartbeat, Instant)>,
-    injected: u64,
-    expired: u64,
-    lost: BTreeMap<LostReason, u64>,
+    book: Book,
 }
 
 impl ControlPlane {
@@ -331,7 +329,7 @@ impl ControlPlane {
         })
     }
 
-    async fn next_version(&self) -> u64 {
+    fn next_version(&self) -> u64 {
         self.replica().version + 1
     }
 
@@ -368,7 +366,7 @@ impl ControlPlane {
                 chaos.down_until_ns = current.down_until_ns;
             }
             let change = Change::ChaosSet {
-                version: self.next_version().await,
+                version: self.next_version(),
                 host: target,
                 chaos,
             };
@@ -384,7 +382,7 @@ impl ControlPlane {
     pub async fn put_link(&self, link: LinkWire) -> Result<Vec<LinkWire>, CtlError> {
         let _order = self.changing.lock().await;
         let change = Change::LinkPut {
-            version: self.next_version().await,
+            version: self.next_version(),
             link,
         };
         self.broadcast(subjects::ctl_links(&self.lattice), change).await?;
@@ -398,7 +396,7 @@ impl ControlPlane {
             return Err(CtlError::BadRequest(format!("{source} has no link named {name:?}")));
         }
         let change = Change::LinkDelete {
-            version: self.next_version().await,
+            version: self.next_version(),
             source: source.to_string(),
             name: name.to_string(),
         };
@@ -433,21 +431,12 @@ impl ControlPlane {
             .iter()
             .map(|(c, h)| json!({ "name": c, "host": h }))
             .collect();
-        let lost_total: u64 = watch.lost.values().sum();
-        let lost: BTreeMap<&str, u64> = watch.lost.iter().map(|(r, n)| (r.as_str(), *n)).collect();
-        let in_flight = watch.injected.saturating_sub(watch.expired + lost_total);
         json!({
             "lattice": self.lattice,
             "hosts": hosts,
             "components": components,
             "links": self.get_links(),
-            "ledger": {
-                "injected": watch.injected,
-                "expired": watch.expired,
-                "lost": lost,
-                "lost_total": lost_total,
-                "in_flight": in_flight,
-            },
+            "ledger": watch.book.to_json(),
         })
         .to_string()
     }
@@ -471,12 +460,19 @@ impl ControlPlane {
                 self.ledger.counters.reject("event");
                 continue;
             };
-            let mut watch = self.watch();
-            match event {
-                PacketEvent::Injected(_) => watch.injected += 1,
-                PacketEvent::Expired(_) => watch.expired += 1,
-                PacketEvent::Lost(l) => *watch.lost.entry(l.reason).or_default() += 1,
-                PacketEvent::Hop(_) => {}
+            self.watch().book.record(&event);
+        }
+    }
+
+    /// Control host: publish the ledger every second on `lwc.<l>.ledger`.
+    pub async fn run_ledger_publisher(self: Arc<Self>) {
+        let subject = subjects::ledger(&self.lattice);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let json = self.watch().book.to_json().to_string();
+            if let Err(e) = self.client.publish(subject.clone(), Bytes::from(json)).await {
+                tracing::debug!("ledger not published: {e}");
             }
         }
     }

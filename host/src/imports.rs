@@ -177,6 +177,8 @@ async fn inject(g: &mut GuestCtx, packet: u64, ttl: u64, chaos: u16, route: Stri
 impl logging::Host for HostState {
     async fn log(&mut self, level: Level, context: String, message: String) -> Result<()> {
         let component = &*self.guest.component;
+        let metrics = &self.guest.node.ledger().metrics;
+        metrics.guest_log(component, crate::metrics::level_name(level), &context, &message);
         // Per-hop guest chatter would drown the host log: guest info is
         // visible with RUST_LOG=guest=info.
         match level {

@@ -74,6 +74,8 @@ impl ProbeComponent {
         let started = Instant::now();
         let (outcome, forwarded) = self.call(rt, node, &hop).await;
         let invoke_us = started.elapsed().as_micros() as u64;
+        let latency_us = hop.recv_ns.saturating_sub(hop.sent_ns) / 1_000;
+        node.ledger().metrics.hop(&self.name, &hop.caller, latency_us, invoke_us);
         match &outcome {
             Outcome::Ok => counters.ok.fetch_add(1, Relaxed),
             Outcome::Trap(_) => counters.trap.fetch_add(1, Relaxed),
@@ -81,6 +83,7 @@ impl ProbeComponent {
         };
         self.publish_hop(node, &hop, &outcome, invoke_us).await;
         self.settle(node, &hop, outcome, forwarded).await;
+        node.lattice.finished(&hop).await;
     }
 
     /// Call the guest; returns the outcome and whether it forwarded.

@@ -34,6 +34,10 @@ pub struct HopPolicy {
     pub retries: u32,
     /// Re-sends after "overloaded" answers before the packet is `overloaded`.
     pub overload_retries: u32,
+    /// After a hop is accepted, how long its receiver has to finish it (run
+    /// the component and forward or settle the packet) before the sender
+    /// reports the packet lost: the receiving host died holding it.
+    pub finish_timeout: Duration,
 }
 
 impl Default for HopPolicy {
@@ -42,6 +46,7 @@ impl Default for HopPolicy {
             timeout: Duration::from_millis(500),
             retries: 2,
             overload_retries: 8,
+            finish_timeout: Duration::from_secs(6),
         }
     }
 }
@@ -65,6 +70,8 @@ pub struct OutHop {
 #[derive(Debug)]
 pub struct Inbound {
     pub inv: Invocation,
+    /// Where to send this hop's acks (the sender's ack subject).
+    pub ack_to: Subject,
     pub caller: String,
     pub sent_ns: u64,
     pub recv_ns: u64,
@@ -84,6 +91,8 @@ struct Pending {
     /// When to act next: the ack deadline, or the end of an overload backoff.
     due: Instant,
     backing_off: bool,
+    /// The receiver took it; now waiting for it to be finished.
+    accepted: bool,
 }
 
 /// What the lattice needs to reach a host's components.
@@ -164,6 +173,7 @@ impl Lattice {
             nacks: 0,
             due: Instant::now() + self.policy.timeout,
             backing_off: false,
+            accepted: false,
         };
         // Track before publishing: the ack may come back before we return.
         self.lock_pending().insert(hop_id, pending);
@@ -202,6 +212,13 @@ impl Lattice {
             for (hop_id, status) in entries {
                 match status {
                     AckStatus::Accepted => {
+                        if let Some(p) = pending.get_mut(&hop_id) {
+                            p.accepted = true;
+                            p.backing_off = false;
+                            p.due = Instant::now() + self.policy.finish_timeout;
+                        }
+                    }
+                    AckStatus::Done => {
                         pending.remove(&hop_id);
                     }
                     AckStatus::Overloaded => {
@@ -232,6 +249,7 @@ impl Lattice {
         let now = Instant::now();
         let mut resend = Vec::new();
         let mut given_up = Vec::new();
+        let mut unfinished = Vec::new();
         {
             let mut pending = self.lock_pending();
             let due: Vec<u64> = pending
@@ -241,6 +259,12 @@ impl Lattice {
                 .collect();
             for id in due {
                 let Some(p) = pending.get_mut(&id) else { continue };
+                if p.accepted {
+                    if let Some(p) = pending.remove(&id) {
+                        unfinished.push(p);
+                    }
+                    continue;
+                }
                 if p.backing_off {
                     p.backing_off = false;
                 } else if p.timeouts >= self.policy.retries {
@@ -266,6 +290,17 @@ impl Lattice {
                 p.timeouts + 1
             );
             self.report_lost(&p.hop, LostReason::Unreachable, detail).await;
+        }
+        for p in unfinished {
+            let detail = format!(
+                "{} accepted hop {} but never finished it (host gone?)",
+                p.hop.target, p.hop.inv.hop_id
+            );
+            // It did reach the target: that visit counts.
+            let hops = p.hop.inv.hops;
+            self.ledger
+                .lost(p.hop.inv.packet, &p.hop.inv.route, hops, &p.hop.target, LostReason::Unreachable, detail)
+                .await;
         }
     }
 
@@ -298,12 +333,14 @@ impl Lattice {
         let hop_id = inv.hop_id;
         if self.already_seen(hop_id) {
             // A retry of a hop that did arrive: ack again, run it once.
+            self.ledger.counters.reject("rpc-duplicate");
             self.ack(reply, hop_id, AckStatus::Accepted).await;
             return;
         }
         let hdrs = msg.headers.as_ref();
         let header = |name: &str| hdrs.and_then(|h| h.get(name)).map(|v| v.as_str());
         let inbound = Inbound {
+            ack_to: reply.clone(),
             caller: header(headers::CALLER).unwrap_or("unknown").to_string(),
             sent_ns: header(headers::SENT_NS)
                 .and_then(|v| v.parse().ok())
@@ -333,6 +370,11 @@ impl Lattice {
             .client
             .publish(reply.clone(), Bytes::from(format!("error: {why}")))
             .await;
+    }
+
+    /// Tell the sender a hop has been run and its packet settled.
+    pub async fn finished(&self, hop: &Inbound) {
+        self.ack(hop.ack_to.clone(), hop.inv.hop_id, AckStatus::Done).await;
     }
 
     async fn ack(&self, reply: Subject, hop_id: u64, status: AckStatus) {

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use lwc_wire::events::{Expired, Hop, Injected, Lost, LostReason, PacketEvent};
+
 use lwc_wire::status::Counters as WireCounters;
 
 /// Untraced hops are published as events only while the host's hop rate is
@@ -24,6 +25,8 @@ pub struct Ledger {
     client: Client,
     subject: Subject,
     pub counters: Counters,
+    /// Latency histograms, published by [`crate::metrics::run_publisher`].
+    pub metrics: crate::metrics::Metrics,
     sampler: Mutex<Sampler>,
 }
 
@@ -90,6 +93,7 @@ impl Ledger {
             client,
             subject: Subject::from(lwc_wire::subjects::packet_events(lattice)),
             counters: Counters::default(),
+            metrics: crate::metrics::Metrics::new(),
             sampler: Mutex::new(Sampler {
                 tokens: FREE_HOP_EVENTS_PER_S,
                 last: Instant::now(),
@@ -122,6 +126,7 @@ impl Ledger {
     pub async fn expired(&self, packet: u64, route: &str, hops: u32) {
         self.counters.expired.fetch_add(1, Relaxed);
         let lifetime_us = lwc_wire::now_ns().saturating_sub(packet) / 1_000;
+        self.metrics.lifetime(lifetime_us);
         let ev = Expired {
             packet,
             route: route.to_string(),
@@ -167,5 +172,139 @@ impl Ledger {
         } else {
             false
         }
+    }
+}
+
+/// The lattice-wide ledger, kept by the control host from packet events:
+/// every injected packet is in flight until exactly one fate arrives.
+/// A fate for a packet not in flight (forged, replayed, or a second fate
+/// for the same packet) is rejected and counted, and changes nothing.
+#[derive(Debug, Default)]
+pub struct Book {
+    pub injected: u64,
+    pub expired: u64,
+    pub lost: BTreeMap<LostReason, u64>,
+    in_flight: std::collections::HashSet<u64>,
+    /// Events that did not fit the ledger, by why.
+    pub rejected: BTreeMap<&'static str, u64>,
+}
+
+/// Packets tracked at once; past this, injections are counted but not
+/// tracked (a bound on memory, reported as `untracked`).
+const BOOK_CAPACITY: usize = 4_000_000;
+
+impl Book {
+    pub fn record(&mut self, event: &PacketEvent) {
+        let verdict = match event {
+            PacketEvent::Injected(i) => self.inject(i.packet),
+            PacketEvent::Expired(x) => self.end(x.packet).map(|()| self.expired += 1),
+            PacketEvent::Lost(l) => self
+                .end(l.packet)
+                .map(|()| *self.lost.entry(l.reason).or_default() += 1),
+            PacketEvent::Hop(_) => Ok(()),
+        };
+        if let Err(why) = verdict {
+            *self.rejected.entry(why).or_default() += 1;
+        }
+    }
+
+    fn inject(&mut self, packet: u64) -> Result<(), &'static str> {
+        if self.in_flight.len() >= BOOK_CAPACITY {
+            self.injected += 1;
+            return Err("untracked");
+        }
+        if !self.in_flight.insert(packet) {
+            return Err("duplicate-injected");
+        }
+        self.injected += 1;
+        Ok(())
+    }
+
+    fn end(&mut self, packet: u64) -> Result<(), &'static str> {
+        if self.in_flight.remove(&packet) {
+            Ok(())
+        } else {
+            Err("fate-for-unknown-packet")
+        }
+    }
+
+    pub fn lost_total(&self) -> u64 {
+        self.lost.values().sum()
+    }
+
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.len() as u64
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let lost: BTreeMap<&str, u64> = self.lost.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+        serde_json::json!({
+            "injected": self.injected,
+            "expired": self.expired,
+            "lost": lost,
+            "lost_total": self.lost_total(),
+            "in_flight": self.in_flight(),
+            "rejected": self.rejected,
+        })
+    }
+}
+
+#[cfg(test)]
+mod book_tests {
+    use super::*;
+    use lwc_wire::events::{Expired, Injected, Lost};
+
+    fn injected(packet: u64) -> PacketEvent {
+        PacketEvent::Injected(Injected {
+            packet,
+            ttl: 1,
+            chaos: 0,
+            route: "default".into(),
+            host: "control".into(),
+            at_ns: 0,
+            trace: false,
+        })
+    }
+
+    fn expired(packet: u64) -> PacketEvent {
+        PacketEvent::Expired(Expired {
+            packet,
+            route: "default".into(),
+            hops: 2,
+            lifetime_us: 1,
+            host: "east".into(),
+        })
+    }
+
+    fn lost(packet: u64) -> PacketEvent {
+        PacketEvent::Lost(Lost {
+            packet,
+            route: "default".into(),
+            hops: 1,
+            at: "north".into(),
+            reason: LostReason::Unreachable,
+            host: "east".into(),
+            detail: String::new(),
+        })
+    }
+
+    #[test]
+    fn every_packet_ends_once_and_forgeries_change_nothing() {
+        let mut book = Book::default();
+        for p in 1..=3 {
+            book.record(&injected(p));
+        }
+        book.record(&expired(1));
+        book.record(&lost(2));
+        assert_eq!((book.injected, book.expired, book.lost_total(), book.in_flight()), (3, 1, 1, 1));
+
+        book.record(&expired(1)); // second fate
+        book.record(&lost(1)); // conflicting fate
+        book.record(&expired(99)); // never injected
+        book.record(&injected(3)); // replayed injection
+        assert_eq!((book.injected, book.expired, book.lost_total(), book.in_flight()), (3, 1, 1, 1));
+        assert_eq!(book.rejected["fate-for-unknown-packet"], 3);
+        assert_eq!(book.rejected["duplicate-injected"], 1);
+        assert_eq!(book.injected, book.expired + book.lost_total() + book.in_flight());
     }
 }

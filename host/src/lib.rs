@@ -20,6 +20,7 @@
 //! - [`ledger`]: packet events and counters
 //! - [`http`]: serving the control component over HTTP
 //! - [`telemetry`]: heartbeat, health, NATS connection state
+//! - [`metrics`]: latency histograms per edge and component, published every second
 
 pub mod bindings;
 pub mod chaos;
@@ -30,6 +31,7 @@ pub mod imports;
 pub mod invoke;
 pub mod lattice;
 pub mod ledger;
+pub mod metrics;
 pub mod links;
 pub mod manifest;
 pub mod node;
@@ -61,6 +63,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     if !lwc_wire::subjects::is_valid_token(&lattice_name) {
         bail!("lattice name {lattice_name:?} must be 1-64 characters of [a-z0-9_-]");
     }
+    if config.finish_timeout_ms <= config.deadline_ms {
+        bail!(
+            "--finish-timeout-ms ({}) must be longer than --deadline-ms ({}): a hop may run that long",
+            config.finish_timeout_ms,
+            config.deadline_ms
+        );
+    }
     let host: Arc<str> = Arc::from(config.host.as_str());
     let mine: Vec<ComponentSpec> = manifest.components_on(&config.host).cloned().collect();
 
@@ -83,6 +92,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let policy = lattice::HopPolicy {
         timeout: config.hop_timeout(),
         retries: config.hop_retries,
+        finish_timeout: Duration::from_millis(config.finish_timeout_ms),
         ..Default::default()
     };
     let (lattice, acks_rx) = lattice::Lattice::new(client.clone(), &lattice_name, ledger.clone(), policy);
@@ -115,6 +125,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             .context("cannot watch packet events")?;
         tasks.spawn(ctl.clone().run_heartbeat_watch(hb));
         tasks.spawn(ctl.clone().run_ledger_watch(events));
+        tasks.spawn(ctl.clone().run_ledger_publisher());
     }
     tasks.spawn(lattice::run_acker(client.clone(), acks_rx));
     tasks.spawn(lattice::run_ack_listener(lattice.clone(), lattice.subscribe_acks().await?));
@@ -155,6 +166,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let health_sub = client.subscribe(health_subject).await.context("cannot subscribe to health")?;
     tasks.spawn(reporter.clone().run_health(health_sub));
     tasks.spawn(reporter.run_heartbeat());
+    tasks.spawn(metrics::run_publisher(node.clone()));
 
     // Subscriptions reach the server before anyone is told we are ready.
     client.flush().await.context("cannot flush subscriptions to NATS")?;

@@ -99,7 +99,9 @@ impl Drop for Proc {
 pub struct Nats {
     pub url: String,
     pub token: String,
-    _proc: Proc,
+    port: u16,
+    conf: PathBuf,
+    proc: Proc,
 }
 
 impl Nats {
@@ -108,12 +110,23 @@ impl Nats {
         let token = format!("t{}", lwc_wire::now_ns());
         let conf = dir.join("nats.conf");
         std::fs::write(&conf, format!("authorization {{ token: \"{token}\" }}\n"))?;
-        let log = dir.join("nats.log");
+        let proc = Nats::spawn(port, &conf)?;
+        Ok(Nats {
+            url: format!("nats://127.0.0.1:{port}"),
+            token,
+            port,
+            conf,
+            proc,
+        })
+    }
+
+    fn spawn(port: u16, conf: &Path) -> Result<Proc> {
+        let log = conf.with_file_name("nats.log");
         let child = Command::new(nats_server_bin())
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-c"])
-            .arg(&conf)
+            .arg(conf)
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?)
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log)?)
             .spawn()
             .context("cannot start nats-server (run scripts/setup.sh)")?;
         let proc = Proc {
@@ -122,11 +135,14 @@ impl Nats {
             log,
         };
         wait_for_port(port, Duration::from_secs(10))?;
-        Ok(Nats {
-            url: format!("nats://127.0.0.1:{port}"),
-            token,
-            _proc: proc,
-        })
+        Ok(proc)
+    }
+
+    /// Kill the server and start it again on the same port with the same token.
+    pub fn restart(&mut self) -> Result<()> {
+        self.proc.kill();
+        self.proc = Nats::spawn(self.port, &self.conf)?;
+        Ok(())
     }
 
     pub async fn client(&self) -> Result<async_nats::Client> {
@@ -158,6 +174,9 @@ pub struct RingOpts {
     pub host_args: Vec<String>,
     /// Lattice name.
     pub lattice: String,
+    /// A manifest of its own instead of scripts/ring.toml (see [`ring_manifest`]
+    /// for the placeholders it may use).
+    pub manifest: Option<String>,
 }
 
 impl Default for RingOpts {
@@ -167,6 +186,7 @@ impl Default for RingOpts {
             // Short hop timeout: tests of loss should not wait long.
             host_args: vec!["--hop-timeout-ms".into(), "200".into()],
             lattice: "default".into(),
+            manifest: None,
         }
     }
 }
@@ -192,7 +212,11 @@ impl Ring {
         let nats = Nats::start(dir.path())?;
         let port = free_port();
         let manifest = dir.path().join("ring.toml");
-        std::fs::write(&manifest, ring_manifest(port, &opts.lattice))?;
+        let text = match &opts.manifest {
+            Some(text) => fill_manifest(text, port, &opts.lattice),
+            None => ring_manifest(port, &opts.lattice),
+        };
+        std::fs::write(&manifest, text)?;
         let mut ring = Ring {
             nats,
             http: format!("http://127.0.0.1:{port}"),
@@ -274,6 +298,27 @@ impl Ring {
         self.nats.client().await
     }
 
+    /// The control host's ledger, from `GET /status`.
+    pub fn ledger(&self) -> serde_json::Value {
+        let (status, st) = self.get("/status");
+        assert_eq!(status, 200, "{st}");
+        st["ledger"].clone()
+    }
+
+    /// Wait until the ledger has seen `injected` packets and none is in
+    /// flight; returns the ledger then (or at the deadline).
+    pub async fn settled_ledger(&self, injected: u64, within: Duration) -> serde_json::Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let ledger = self.ledger();
+            let seen = ledger["injected"].as_u64().unwrap_or(0) >= injected;
+            if (seen && ledger["in_flight"] == 0) || Instant::now() > deadline {
+                return ledger;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Start collecting packet events (subscribe before injecting).
     pub async fn tap(&self) -> Result<Tap> {
         let client = self.client().await?;
@@ -325,7 +370,18 @@ fn http(res: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Value) {
 pub fn ring_manifest(http_port: u16, lattice: &str) -> String {
     let text = std::fs::read_to_string(project_root().join("scripts/ring.toml"))
         .expect("scripts/ring.toml");
+    fill_manifest(&text, http_port, lattice)
+}
+
+/// Point a manifest's `../target/wasm32-wasip2/release/<x>.wasm` paths at
+/// the built components, its `127.0.0.1:30000` at `http_port`, and its
+/// lattice at `lattice`.
+pub fn fill_manifest(text: &str, http_port: u16, lattice: &str) -> String {
     text.replace(
+        "../target/wasm32-wasip2/release/lwc_runaway.wasm",
+        &wasm("lwc_runaway").display().to_string(),
+    )
+    .replace(
         "../target/wasm32-wasip2/release/lwc_probe.wasm",
         &wasm("lwc_probe").display().to_string(),
     )
@@ -407,4 +463,33 @@ pub fn packet_ids(answer: &serde_json::Value) -> Vec<u64> {
 /// Sum a counter over heartbeats.
 pub fn total(hbs: &[Heartbeat], f: impl Fn(&Heartbeat) -> u64) -> u64 {
     hbs.iter().map(f).sum()
+}
+
+/// Inject one packet with `body` (which should set `"trace":true`), wait
+/// until it expires or is lost, and return its hops in order plus every event
+/// seen meanwhile.
+pub async fn traced(ring: &Ring, body: &str) -> (u64, Vec<lwc_wire::events::Hop>, Vec<PacketEvent>) {
+    let tap = ring.tap().await.expect("tap the lattice");
+    let (status, answer) = ring.post("/packets", body);
+    assert_eq!(status, 200, "{answer}");
+    let id = packet_ids(&answer)[0];
+    let events = tap
+        .wait_until(Duration::from_secs(20), "the packet to end", |evs| {
+            evs.iter().any(|e| match e {
+                PacketEvent::Expired(x) => x.packet == id,
+                PacketEvent::Lost(l) => l.packet == id,
+                _ => false,
+            })
+        })
+        .await;
+    let mut hops: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            PacketEvent::Hop(h) if h.packet == id => Some(h.clone()),
+            _ => None,
+        })
+        .collect();
+    // Events from different hosts may arrive out of order; ttl orders hops.
+    hops.sort_by(|a, b| b.ttl.cmp(&a.ttl));
+    (id, hops, events)
 }

@@ -1,8 +1,9 @@
 //! Batched hop acknowledgements.
 //!
 //! A receiving host does not answer each hop with its own message: it
-//! collects the hop ids it accepted (or refused) per sender and flushes them
-//! every millisecond or every [`MAX_ENTRIES`] entries. Frame:
+//! collects the hop ids it accepted (or refused), and later those it
+//! finished, per sender and flushes them every millisecond or every
+//! [`MAX_ENTRIES`] entries. Frame:
 //!
 //! ```text
 //! u8 version (=1) | u16 count | count × (u64 hop_id | u8 status)
@@ -20,6 +21,10 @@ pub enum AckStatus {
     Accepted = 0,
     /// The receiving component is over its concurrency cap and queue.
     Overloaded = 1,
+    /// The hop was run and its packet settled: forwarded, expired or lost.
+    /// Until then the sender keeps the hop, so a host that dies holding a
+    /// packet cannot lose it silently.
+    Done = 2,
 }
 
 impl AckStatus {
@@ -27,6 +32,7 @@ impl AckStatus {
         match b {
             0 => Some(Self::Accepted),
             1 => Some(Self::Overloaded),
+            2 => Some(Self::Done),
             _ => None,
         }
     }
@@ -99,7 +105,7 @@ mod tests {
             assert!(decode(&good[..n]).is_err());
         }
         let mut bad = good.clone();
-        bad[11] = 9;
+        bad[11] = 9; // no such status
         assert_eq!(decode(&bad), Err(AckDecodeError::Status(9)));
     }
 }

@@ -6,6 +6,7 @@
 //! - [`events`]: packet lifecycle events (JSON) and the ledger's loss reasons
 //! - [`status`]: heartbeat and health JSON
 //! - [`ctl`]: control-plane changes and state (JSON)
+//! - [`telemetry`]: per-second histogram snapshots (latency, invocation, lifetime)
 //!
 //! Nothing here trusts its input: every decoder returns an error, never panics.
 
@@ -15,6 +16,7 @@ pub mod events;
 pub mod invocation;
 pub mod status;
 pub mod subjects;
+pub mod telemetry;
 
 /// Wall-clock nanoseconds since the Unix epoch; 0 if the clock is before it.
 pub fn now_ns() -> u64 {

@@ -29,6 +29,17 @@ pub fn acks(lattice: &str, host: &str) -> String {
     format!("lwc.{lattice}.hosts.{host}.acks")
 }
 
+/// `lwc.<l>.telemetry.<host>`: the host's histogram snapshot, every second
+/// (see [`crate::telemetry`]).
+pub fn telemetry(lattice: &str, host: &str) -> String {
+    format!("lwc.{lattice}.telemetry.{host}")
+}
+
+/// `lwc.<l>.telemetry.*`: every host's telemetry.
+pub fn telemetry_all(lattice: &str) -> String {
+    format!("lwc.{lattice}.telemetry.*")
+}
+
 /// `lwc.<l>.ctl.`: prefix of the control plane.
 pub fn ctl_prefix(lattice: &str) -> String {
     format!("lwc.{lattice}.ctl.")
@@ -47,6 +58,12 @@ pub fn ctl_chaos(lattice: &str) -> String {
 /// `lwc.<l>.ctl.state`: request → the newest control-plane state.
 pub fn ctl_state(lattice: &str) -> String {
     format!("lwc.{lattice}.ctl.state")
+}
+
+/// `lwc.<l>.ledger`: the lattice-wide ledger (JSON), every second, from the
+/// control host.
+pub fn ledger(lattice: &str) -> String {
+    format!("lwc.{lattice}.ledger")
 }
 
 /// True for names that are safe as one NATS subject token: 1–64 characters of
@@ -72,6 +89,7 @@ mod tests {
         assert_eq!(packet_events("x"), "lwc.x.events.packet");
         assert_eq!(heartbeat("d", "east"), "lwc.d.hosts.east.heartbeat");
         assert_eq!(health("d", "east"), "lwc.d.hosts.east.health");
+        assert_eq!(telemetry("d", "east"), "lwc.d.telemetry.east");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 /// Largest snapshot a reader accepts; anything longer is rejected unread.
 pub const MAX_LEN: usize = 1 << 20;
 /// Guest log lines a snapshot carries at most (the rest are only counted).
-pub const MAX_LOG_LINES: usize = 32;
+pub const MAX_LOG_LINES: usize = 8;
 /// Characters of one guest log message kept.
 pub const MAX_LOG_LEN: usize = 240;
 

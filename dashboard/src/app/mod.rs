@@ -1,0 +1,659 @@
+//! The dashboard's state. Producers send [`Update`]s; the UI loop folds them
+//! in with [`App::apply`] once per frame, then draws from `&App`. Keys call
+//! small intent methods; those that need the HTTP API return a [`Command`]
+//! for the HTTP worker.
+
+pub mod hoplog;
+pub mod hosts;
+pub mod packets;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+use crate::stats::{SeriesKey, Stats};
+use hoplog::{HopLog, Line};
+use hosts::{HostView, Ledger, RING};
+use lwc_wire::events::PacketEvent;
+use lwc_wire::status::{Counters, Heartbeat};
+use lwc_wire::telemetry::GuestLog;
+use packets::Packets;
+
+/// State of the NATS connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conn {
+    Connecting,
+    Connected,
+    Disconnected,
+}
+
+/// One host's telemetry snapshot, histograms decoded.
+#[derive(Debug, Clone)]
+pub struct Telemetry {
+    pub host: String,
+    pub seq: u64,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub counters: Counters,
+    pub series: Vec<(SeriesKey, Histogram<u64>)>,
+    pub logs: Vec<GuestLog>,
+    pub logs_dropped: u64,
+}
+
+/// Chaos settings of one host, as `GET /chaos` lists them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Chaos {
+    pub trap: u8,
+    pub delay_ms: u32,
+    pub jitter_ms: u32,
+    pub drop: u8,
+    pub down_s: u32,
+}
+
+impl Chaos {
+    pub fn is_calm(&self) -> bool {
+        *self == Chaos::default()
+    }
+}
+
+/// A link of the live table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub source: String,
+    pub name: String,
+    pub target: String,
+}
+
+/// What an HTTP call came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// `404`: the API has no such endpoint (no control plane yet).
+    NotFound,
+    /// Nothing answered (connection refused, timeout).
+    Unreachable(String),
+    /// Any other status, with the answer's `error` if it had one.
+    Status(u16, String),
+    /// A `200` whose body made no sense.
+    BadAnswer(String),
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HttpError::NotFound => f.write_str("404 not found"),
+            HttpError::Unreachable(e) => write!(f, "unreachable: {e}"),
+            HttpError::Status(s, e) => write!(f, "{s}: {e}"),
+            HttpError::BadAnswer(e) => write!(f, "bad answer: {e}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpUpdate {
+    /// `GET /chaos` (or the answer of a `PUT /chaos`).
+    Chaos(Result<BTreeMap<String, Chaos>, HttpError>),
+    /// The answer of a `PUT /chaos` this dashboard sent for `host`.
+    ChaosSet {
+        host: String,
+        result: Result<BTreeMap<String, Chaos>, HttpError>,
+    },
+    Links(Result<Vec<Link>, HttpError>),
+    /// `POST /packets`: how many packets were injected.
+    Injected(Result<usize, HttpError>),
+}
+
+/// Everything a producer can tell the app.
+#[derive(Debug, Clone)]
+pub enum Update {
+    Conn(Conn),
+    /// An error the NATS server reported (e.g. authorization).
+    ServerError(String),
+    SlowConsumer,
+    Telemetry(Box<Telemetry>),
+    Heartbeat(Box<Heartbeat>),
+    /// A packet event and the local wall-clock ns it arrived at.
+    Event(Box<PacketEvent>, u64),
+    Http(HttpUpdate),
+}
+
+/// Counters the feed keeps outside the channel (so a flood cannot hide them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedStats {
+    /// Messages dropped because the UI was behind (channel full).
+    pub behind: u64,
+    /// Messages that did not decode, by subject kind.
+    pub garbage_telemetry: u64,
+    pub garbage_heartbeat: u64,
+    pub garbage_events: u64,
+}
+
+impl FeedStats {
+    pub fn garbage(&self) -> u64 {
+        self.garbage_telemetry + self.garbage_heartbeat + self.garbage_events
+    }
+}
+
+/// What `i` sends to `POST /packets`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InjectSettings {
+    pub ttl: u64,
+    pub chaos: u16,
+    pub route: String,
+    pub count: u32,
+    pub trace: bool,
+}
+
+impl Default for InjectSettings {
+    fn default() -> Self {
+        InjectSettings {
+            ttl: 100,
+            chaos: 0,
+            route: "default".into(),
+            count: 1,
+            trace: false,
+        }
+    }
+}
+
+/// A change to one host's chaos: `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChaosPatch {
+    pub host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trap: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jitter_ms: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub down_s: Option<u32>,
+}
+
+/// Work for the HTTP worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Inject(InjectSettings),
+    SetChaos(ChaosPatch),
+}
+
+/// Whether the control plane's chaos API answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plane {
+    Unknown,
+    Available,
+    /// Why not: `control plane not available` (404) or the API is unreachable.
+    Missing(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Window,
+    Run,
+}
+
+/// A short note for the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub at_ns: u64,
+    pub text: String,
+    pub error: bool,
+}
+
+/// How long a note stays on screen.
+pub const NOTE_NS: u64 = 8_000_000_000;
+
+/// The links of DESIGN.md's ring, shown until the API says otherwise.
+pub fn default_links() -> Vec<Link> {
+    [
+        ("north", "default", "west"),
+        ("north", "special", "south"),
+        ("south", "default", "east"),
+        ("south", "special", "east"),
+        ("east", "default", "north"),
+        ("east", "special", "west"),
+        ("west", "default", "south"),
+        ("west", "special", "north"),
+        ("control", "default", "east"),
+    ]
+    .iter()
+    .map(|(s, n, t)| Link {
+        source: s.to_string(),
+        name: n.to_string(),
+        target: t.to_string(),
+    })
+    .collect()
+}
+
+pub struct App {
+    pub lattice: String,
+    pub nats_url: String,
+    pub http_url: String,
+    pub now_ns: u64,
+    pub conn: Conn,
+    pub server_error: Option<String>,
+    pub slow_consumer: u64,
+    pub feed: FeedStats,
+    pub hosts: BTreeMap<String, HostView>,
+    pub stats: Stats,
+    pub packets: Packets,
+    pub log: HopLog,
+    pub inject: InjectSettings,
+    pub chaos: BTreeMap<String, Chaos>,
+    pub plane: Plane,
+    pub links: Vec<Link>,
+    /// Whether `links` came from the API (else DESIGN.md's defaults).
+    pub links_live: bool,
+    pub http_ok: Option<bool>,
+    pub view: View,
+    pub selected_host: usize,
+    pub selected_row: usize,
+    pub note: Option<Note>,
+    pub show_help: bool,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(config: &Config, now_ns: u64) -> App {
+        App {
+            lattice: config.lattice.clone(),
+            nats_url: config.nats.clone(),
+            http_url: config.http.clone(),
+            now_ns,
+            conn: Conn::Connecting,
+            server_error: None,
+            slow_consumer: 0,
+            feed: FeedStats::default(),
+            hosts: BTreeMap::new(),
+            stats: Stats::new(config.window.as_nanos() as u64),
+            packets: Packets::default(),
+            log: HopLog::default(),
+            inject: InjectSettings::default(),
+            chaos: BTreeMap::new(),
+            plane: Plane::Unknown,
+            links: default_links(),
+            links_live: false,
+            http_ok: None,
+            view: View::Window,
+            selected_host: 0,
+            selected_row: 0,
+            note: None,
+            show_help: false,
+            quit: false,
+        }
+    }
+
+    /// Advance the clock: expire the window, drop old notes.
+    pub fn tick(&mut self, now_ns: u64) {
+        self.now_ns = now_ns;
+        self.stats.expire(now_ns);
+        if self.note.as_ref().is_some_and(|n| now_ns.saturating_sub(n.at_ns) > NOTE_NS) {
+            self.note = None;
+        }
+    }
+
+    fn note(&mut self, text: impl Into<String>, error: bool) {
+        self.note = Some(Note {
+            at_ns: self.now_ns,
+            text: text.into(),
+            error,
+        });
+    }
+
+    fn host_mut(&mut self, name: &str) -> &mut HostView {
+        self.hosts.entry(name.to_string()).or_default()
+    }
+
+    /// Fold one update into the state.
+    pub fn apply(&mut self, update: Update) {
+        match update {
+            Update::Conn(c) => {
+                if c == Conn::Connected {
+                    self.server_error = None;
+                }
+                self.conn = c;
+            }
+            Update::ServerError(e) => self.server_error = Some(e),
+            Update::SlowConsumer => self.slow_consumer += 1,
+            Update::Telemetry(t) => self.apply_telemetry(*t),
+            Update::Heartbeat(hb) => {
+                let now = self.now_ns;
+                let h = self.host_mut(&hb.host);
+                h.seen_ns = now;
+                h.set_counters(hb.at_ns, hb.counters.clone());
+                h.heartbeat = Some(*hb);
+            }
+            Update::Event(ev, at_ns) => self.apply_event(*ev, at_ns),
+            Update::Http(h) => self.apply_http(h),
+        }
+    }
+
+    fn apply_telemetry(&mut self, t: Telemetry) {
+        let now = self.now_ns;
+        let h = self.host_mut(&t.host);
+        h.seen_ns = now;
+        if let Some(last) = h.last_seq {
+            if t.seq > last + 1 {
+                h.missed_snapshots += t.seq - last - 1;
+            }
+        }
+        h.last_seq = Some(t.seq);
+        let secs = (t.end_ns.saturating_sub(t.start_ns) as f64 / 1e9).max(0.001);
+        let invocations: u64 = t
+            .series
+            .iter()
+            .filter(|(k, _)| matches!(k, SeriesKey::Invoke(_)))
+            .map(|(_, h)| h.len())
+            .sum();
+        h.inv_rate = invocations as f64 / secs;
+        h.set_counters(t.end_ns, t.counters);
+        for (key, hist) in t.series {
+            self.stats.add(key, t.start_ns, t.end_ns, hist);
+        }
+        for log in t.logs {
+            self.log.push(Line::Guest {
+                host: t.host.clone(),
+                log: Box::new(log),
+            });
+        }
+        if t.logs_dropped > 0 {
+            self.log.push(Line::GuestDropped {
+                host: t.host,
+                count: t.logs_dropped,
+            });
+        }
+    }
+
+    fn apply_event(&mut self, ev: PacketEvent, at_ns: u64) {
+        match ev {
+            PacketEvent::Injected(e) => self.packets.injected(&e),
+            PacketEvent::Hop(e) => {
+                self.packets.hop(&e);
+                self.log.push(Line::Hop(Box::new(e)));
+            }
+            PacketEvent::Expired(e) => self.packets.expired(&e),
+            PacketEvent::Lost(e) => {
+                self.packets.lost(&e, at_ns);
+                self.log.push(Line::Lost {
+                    at_ns,
+                    lost: Box::new(e),
+                });
+            }
+        }
+    }
+
+    fn apply_http(&mut self, h: HttpUpdate) {
+        match h {
+            HttpUpdate::Chaos(r) => self.apply_chaos_answer(r),
+            HttpUpdate::ChaosSet { host, result } => {
+                match &result {
+                    Ok(_) => self.note(format!("chaos set on {host}"), false),
+                    Err(e) => self.note(format!("PUT /chaos for {host}: {e}"), true),
+                }
+                self.apply_chaos_answer(result);
+            }
+            HttpUpdate::Links(Ok(links)) => {
+                self.http_ok = Some(true);
+                self.links = links;
+                self.links_live = true;
+            }
+            HttpUpdate::Links(Err(e)) => {
+                if matches!(e, HttpError::Unreachable(_)) {
+                    self.http_ok = Some(false);
+                }
+            }
+            HttpUpdate::Injected(Ok(n)) => {
+                self.http_ok = Some(true);
+                self.note(format!("injected {n} packet{}", if n == 1 { "" } else { "s" }), false);
+            }
+            HttpUpdate::Injected(Err(e)) => {
+                if matches!(e, HttpError::Unreachable(_)) {
+                    self.http_ok = Some(false);
+                }
+                self.note(format!("POST /packets: {e}"), true);
+            }
+        }
+    }
+
+    fn apply_chaos_answer(&mut self, r: Result<BTreeMap<String, Chaos>, HttpError>) {
+        match r {
+            Ok(chaos) => {
+                self.http_ok = Some(true);
+                self.plane = Plane::Available;
+                self.chaos = chaos;
+            }
+            Err(HttpError::NotFound) => {
+                self.http_ok = Some(true);
+                self.plane = Plane::Missing("control plane not available".into());
+            }
+            Err(HttpError::Unreachable(_)) => {
+                self.http_ok = Some(false);
+                self.plane = Plane::Missing("HTTP API unreachable".into());
+            }
+            // A refused change leaves the plane as it was.
+            Err(_) => {}
+        }
+    }
+
+    // ------------------------------------------------------------ reading
+
+    /// Hosts in display order: the ring's five, then any others seen.
+    pub fn host_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = RING.iter().map(|s| s.to_string()).collect();
+        names.extend(self.hosts.keys().filter(|h| !RING.contains(&h.as_str())).cloned());
+        names
+    }
+
+    pub fn selected_host_name(&self) -> String {
+        let names = self.host_names();
+        names[self.selected_host.min(names.len() - 1)].clone()
+    }
+
+    pub fn host(&self, name: &str) -> Option<&HostView> {
+        self.hosts.get(name)
+    }
+
+    pub fn selected_key(&self) -> Option<SeriesKey> {
+        let keys = self.stats.keys();
+        keys.get(self.selected_row.min(keys.len().saturating_sub(1))).cloned()
+    }
+
+    pub fn ledger(&self) -> Ledger {
+        Ledger::of(self.hosts.values())
+    }
+
+    /// Invocations per second over every host.
+    pub fn hop_rate(&self) -> f64 {
+        self.hosts
+            .values()
+            .filter(|h| h.status(self.now_ns) != hosts::Status::Gone)
+            .map(|h| h.inv_rate)
+            .sum()
+    }
+
+    pub fn chaos_keys_enabled(&self) -> bool {
+        self.plane == Plane::Available
+    }
+
+    // ------------------------------------------------------------ intents
+
+    pub fn inject(&mut self) -> Command {
+        Command::Inject(self.inject.clone())
+    }
+
+    pub fn raise_ttl(&mut self) {
+        self.inject.ttl = next_step(self.inject.ttl, &TTL_STEPS);
+    }
+
+    pub fn lower_ttl(&mut self) {
+        self.inject.ttl = prev_step(self.inject.ttl, &TTL_STEPS);
+    }
+
+    pub fn raise_count(&mut self) {
+        self.inject.count = next_step(u64::from(self.inject.count), &COUNT_STEPS) as u32;
+    }
+
+    pub fn lower_count(&mut self) {
+        self.inject.count = prev_step(u64::from(self.inject.count), &COUNT_STEPS) as u32;
+    }
+
+    pub fn raise_chaos(&mut self) {
+        self.inject.chaos = (self.inject.chaos + 5).min(100);
+    }
+
+    pub fn lower_chaos(&mut self) {
+        self.inject.chaos = self.inject.chaos.saturating_sub(5);
+    }
+
+    pub fn toggle_route(&mut self) {
+        self.inject.route = if self.inject.route == "default" { "special" } else { "default" }.into();
+    }
+
+    pub fn toggle_trace(&mut self) {
+        self.inject.trace = !self.inject.trace;
+    }
+
+    pub fn next_host(&mut self) {
+        self.selected_host = (self.selected_host + 1) % self.host_names().len();
+    }
+
+    pub fn prev_host(&mut self) {
+        let n = self.host_names().len();
+        self.selected_host = (self.selected_host + n - 1) % n;
+    }
+
+    pub fn next_row(&mut self) {
+        let n = self.stats.keys().len();
+        if n > 0 {
+            self.selected_row = (self.selected_row.min(n - 1) + 1) % n;
+        }
+    }
+
+    pub fn prev_row(&mut self) {
+        let n = self.stats.keys().len();
+        if n > 0 {
+            self.selected_row = (self.selected_row.min(n - 1) + n - 1) % n;
+        }
+    }
+
+    pub fn toggle_view(&mut self) {
+        self.view = match self.view {
+            View::Window => View::Run,
+            View::Run => View::Window,
+        };
+    }
+
+    pub fn reset_window(&mut self) {
+        self.stats.reset_window();
+        self.note("window reset", false);
+    }
+
+    pub fn toggle_pause(&mut self) {
+        self.log.toggle_pause();
+    }
+
+    pub fn toggle_help(&mut self) {
+        self.show_help = !self.show_help;
+    }
+
+    pub fn request_quit(&mut self) {
+        self.quit = true;
+    }
+
+    /// Build a chaos change for the selected host from its current settings,
+    /// or say why chaos keys do nothing right now.
+    fn chaos_change(&mut self, change: impl FnOnce(&Chaos, &mut ChaosPatch)) -> Option<Command> {
+        if !self.chaos_keys_enabled() {
+            let why = match &self.plane {
+                Plane::Missing(why) => why.clone(),
+                _ => "control plane not known yet".into(),
+            };
+            self.note(format!("chaos keys: {why}"), true);
+            return None;
+        }
+        let host = self.selected_host_name();
+        let current = self.chaos.get(&host).copied().unwrap_or_default();
+        let mut patch = ChaosPatch {
+            host,
+            ..Default::default()
+        };
+        change(&current, &mut patch);
+        // Show the change at once (and let a quick second key build on it);
+        // the API's answer replaces it.
+        let mut next = current;
+        next.trap = patch.trap.unwrap_or(next.trap);
+        next.delay_ms = patch.delay_ms.unwrap_or(next.delay_ms);
+        next.jitter_ms = patch.jitter_ms.unwrap_or(next.jitter_ms);
+        next.drop = patch.drop.unwrap_or(next.drop);
+        next.down_s = patch.down_s.unwrap_or(next.down_s);
+        self.chaos.insert(patch.host.clone(), next);
+        Some(Command::SetChaos(patch))
+    }
+
+    pub fn raise_trap(&mut self) -> Option<Command> {
+        self.chaos_change(|c, p| p.trap = Some(c.trap.saturating_add(10).min(100)))
+    }
+
+    pub fn lower_trap(&mut self) -> Option<Command> {
+        self.chaos_change(|c, p| p.trap = Some(c.trap.saturating_sub(10)))
+    }
+
+    pub fn raise_drop(&mut self) -> Option<Command> {
+        self.chaos_change(|c, p| p.drop = Some(c.drop.saturating_add(5).min(100)))
+    }
+
+    pub fn lower_drop(&mut self) -> Option<Command> {
+        self.chaos_change(|c, p| p.drop = Some(c.drop.saturating_sub(5)))
+    }
+
+    pub fn raise_delay(&mut self) -> Option<Command> {
+        self.chaos_change(|c, p| p.delay_ms = Some(c.delay_ms.saturating_add(5).min(10_000)))
+    }
+
+    pub fn lower_delay(&mut self) -> Option<Command> {
+        self.chaos_change(|c, p| p.delay_ms = Some(c.delay_ms.saturating_sub(5)))
+    }
+
+    pub fn raise_jitter(&mut self) -> Option<Command> {
+        self.chaos_change(|c, p| p.jitter_ms = Some(c.jitter_ms.saturating_add(1).min(10_000)))
+    }
+
+    pub fn lower_jitter(&mut self) -> Option<Command> {
+        self.chaos_change(|c, p| p.jitter_ms = Some(c.jitter_ms.saturating_sub(1)))
+    }
+
+    /// Take the host down for 10 s, or bring it back if it is down.
+    pub fn toggle_down(&mut self) -> Option<Command> {
+        self.chaos_change(|c, p| p.down_s = Some(if c.down_s > 0 { 0 } else { DOWN_S }))
+    }
+
+    pub fn clear_chaos(&mut self) -> Option<Command> {
+        self.chaos_change(|_, p| {
+            p.trap = Some(0);
+            p.delay_ms = Some(0);
+            p.jitter_ms = Some(0);
+            p.drop = Some(0);
+            p.down_s = Some(0);
+        })
+    }
+}
+
+/// Seconds of outage the `s` key asks for.
+pub const DOWN_S: u32 = 10;
+
+const TTL_STEPS: [u64; 8] = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+const COUNT_STEPS: [u64; 6] = [1, 10, 64, 100, 1_000, 10_000];
+
+fn next_step(v: u64, steps: &[u64]) -> u64 {
+    steps.iter().copied().find(|s| *s > v).unwrap_or(steps[steps.len() - 1])
+}
+
+fn prev_step(v: u64, steps: &[u64]) -> u64 {
+    steps.iter().rev().copied().find(|s| *s < v).unwrap_or(steps[0])
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,191 @@
+//! The HTTP worker: one thread that talks to the control component's API,
+//! so a slow or absent API never stalls a frame. It runs the [`Command`]s
+//! keys ask for and polls `GET /chaos` and `GET /links`; every answer goes
+//! back to the UI as an [`Update`].
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::time::{Duration, Instant};
+
+use crate::app::{Chaos, Command, HttpError, HttpUpdate, Link, Update};
+
+/// How often chaos and links are re-read.
+const POLL: Duration = Duration::from_secs(2);
+
+pub struct Worker {
+    tx: Sender<Command>,
+}
+
+impl Worker {
+    /// Start the worker thread; it ends when the `Worker` is dropped.
+    pub fn spawn(base: String, updates: SyncSender<Update>) -> std::io::Result<Worker> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("lwc-dash-http".into())
+            .spawn(move || run(Api::new(base), rx, updates))?;
+        Ok(Worker { tx })
+    }
+
+    pub fn send(&self, cmd: Command) {
+        // The worker only stops when we do.
+        let _ = self.tx.send(cmd);
+    }
+}
+
+fn run(api: Api, commands: Receiver<Command>, updates: SyncSender<Update>) {
+    let mut next_poll = Instant::now();
+    loop {
+        let wait = next_poll.saturating_duration_since(Instant::now());
+        let update = match commands.recv_timeout(wait) {
+            Ok(Command::Inject(s)) => HttpUpdate::Injected(api.inject(&s)),
+            Ok(Command::SetChaos(patch)) => HttpUpdate::ChaosSet {
+                host: patch.host.clone(),
+                result: api.set_chaos(&patch),
+            },
+            Err(RecvTimeoutError::Timeout) => {
+                next_poll = Instant::now() + POLL;
+                if updates.send(Update::Http(HttpUpdate::Chaos(api.get_chaos()))).is_err() {
+                    return;
+                }
+                HttpUpdate::Links(api.get_links())
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        if updates.send(Update::Http(update)).is_err() {
+            return;
+        }
+    }
+}
+
+struct Api {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Api {
+    fn new(base: String) -> Api {
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(1))
+            .timeout(Duration::from_secs(5))
+            .build();
+        Api { base, agent }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<String>) -> Result<Value, HttpError> {
+        let req = self
+            .agent
+            .request(method, &format!("{}{path}", self.base))
+            .set("content-type", "application/json");
+        let res = match body {
+            Some(b) => req.send_string(&b),
+            None => req.call(),
+        };
+        match res {
+            Ok(resp) => {
+                let text = resp.into_string().map_err(|e| HttpError::BadAnswer(e.to_string()))?;
+                serde_json::from_str(&text).map_err(|e| HttpError::BadAnswer(e.to_string()))
+            }
+            Err(ureq::Error::Status(404, _)) => Err(HttpError::NotFound),
+            Err(ureq::Error::Status(code, resp)) => {
+                let text = resp.into_string().unwrap_or_default();
+                let msg = serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or(text);
+                Err(HttpError::Status(code, msg.chars().take(200).collect()))
+            }
+            Err(ureq::Error::Transport(t)) => Err(HttpError::Unreachable(t.kind().to_string())),
+        }
+    }
+
+    fn inject(&self, s: &crate::app::InjectSettings) -> Result<usize, HttpError> {
+        let body = serde_json::to_string(s).map_err(|e| HttpError::BadAnswer(e.to_string()))?;
+        let v = self.call("POST", "/packets", Some(body))?;
+        v.get("packets")
+            .and_then(Value::as_array)
+            .map(Vec::len)
+            .ok_or_else(|| HttpError::BadAnswer("no \"packets\" in the answer".into()))
+    }
+
+    fn get_chaos(&self) -> Result<BTreeMap<String, Chaos>, HttpError> {
+        parse_chaos(&self.call("GET", "/chaos", None)?)
+    }
+
+    fn set_chaos(&self, patch: &crate::app::ChaosPatch) -> Result<BTreeMap<String, Chaos>, HttpError> {
+        let body = serde_json::to_string(patch).map_err(|e| HttpError::BadAnswer(e.to_string()))?;
+        parse_chaos(&self.call("PUT", "/chaos", Some(body))?)
+    }
+
+    fn get_links(&self) -> Result<Vec<Link>, HttpError> {
+        parse_links(&self.call("GET", "/links", None)?)
+    }
+}
+
+/// `{"chaos":[{"host":"north","trap":0,…},…]}`; a host → settings map is
+/// read too.
+pub fn parse_chaos(v: &Value) -> Result<BTreeMap<String, Chaos>, HttpError> {
+    let list = v.get("chaos").unwrap_or(v);
+    let mut out = BTreeMap::new();
+    match list {
+        Value::Array(items) => {
+            for item in items {
+                let host = item
+                    .get("host")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| HttpError::BadAnswer("chaos entry without host".into()))?;
+                let settings = item.get("chaos").unwrap_or(item);
+                let chaos: Chaos = serde_json::from_value(settings.clone())
+                    .map_err(|e| HttpError::BadAnswer(e.to_string()))?;
+                out.insert(host.to_string(), chaos);
+            }
+        }
+        Value::Object(map) => {
+            for (host, settings) in map {
+                let chaos: Chaos = serde_json::from_value(settings.clone())
+                    .map_err(|e| HttpError::BadAnswer(e.to_string()))?;
+                out.insert(host.clone(), chaos);
+            }
+        }
+        _ => return Err(HttpError::BadAnswer("chaos is neither a list nor a map".into())),
+    }
+    Ok(out)
+}
+
+/// `{"links":[{"source":…,"name":…,"target":…},…]}`.
+pub fn parse_links(v: &Value) -> Result<Vec<Link>, HttpError> {
+    let list = v.get("links").unwrap_or(v);
+    serde_json::from_value(list.clone()).map_err(|e| HttpError::BadAnswer(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_the_documented_shapes() {
+        let v = json!({"chaos":[
+            {"host":"north","trap":20,"delay_ms":5,"jitter_ms":2,"drop":1,"down_s":0},
+            {"host":"east","trap":0,"delay_ms":0,"jitter_ms":0,"drop":0,"down_s":7}]});
+        let c = parse_chaos(&v).unwrap();
+        assert_eq!(c["north"].trap, 20);
+        assert_eq!(c["north"].jitter_ms, 2);
+        assert_eq!(c["east"].down_s, 7);
+        let m = parse_chaos(&json!({"south":{"drop":3}})).unwrap();
+        assert_eq!(m["south"].drop, 3);
+        assert!(parse_chaos(&json!({"chaos":[{"trap":1}]})).is_err());
+        assert!(parse_chaos(&json!(7)).is_err());
+
+        let l = parse_links(&json!({"links":[{"source":"east","name":"default","target":"north"}]})).unwrap();
+        assert_eq!(l[0].target, "north");
+        assert!(parse_links(&json!({"links":3})).is_err());
+    }
+
+    #[test]
+    fn an_absent_api_is_unreachable_not_a_crash() {
+        // Port 9 on loopback: nothing listens there.
+        let api = Api::new("http://127.0.0.1:9".into());
+        assert!(matches!(api.get_chaos(), Err(HttpError::Unreachable(_))));
+    }
+}

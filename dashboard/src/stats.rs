@@ -1,0 +1,337 @@
+//! Histogram aggregation: the hosts' one-second snapshots merged into a
+//! sliding window and a whole-run view per series, with their percentiles
+//! computed once when the data changes (never per frame).
+
+use hdrhistogram::Histogram;
+use std::collections::{BTreeMap, VecDeque};
+
+use lwc_wire::telemetry;
+
+/// What a series measures.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SeriesKey {
+    /// Lattice latency of hops from `from` into `to`.
+    Edge { from: String, to: String },
+    /// Invocation time of a component.
+    Invoke(String),
+    /// Lifetime of packets, injection to expiry.
+    Lifetime,
+}
+
+impl SeriesKey {
+    pub fn edge(from: &str, to: &str) -> SeriesKey {
+        SeriesKey::Edge {
+            from: from.to_string(),
+            to: to.to_string(),
+        }
+    }
+
+    /// Short label for tables: `east→north`, `invoke north`, `lifetime`.
+    pub fn label(&self) -> String {
+        match self {
+            SeriesKey::Edge { from, to } => format!("{from}→{to}"),
+            SeriesKey::Invoke(c) => format!("invoke {c}"),
+            SeriesKey::Lifetime => "lifetime".to_string(),
+        }
+    }
+
+    /// Table order: edges along the default route, then the special route,
+    /// then any others; then invocations; then lifetimes.
+    fn rank(&self) -> (u8, usize, String) {
+        const EDGES: [(&str, &str); 8] = [
+            ("control", "east"),
+            ("east", "north"),
+            ("north", "west"),
+            ("west", "south"),
+            ("south", "east"),
+            ("east", "west"),
+            ("west", "north"),
+            ("north", "south"),
+        ];
+        const HOSTS: [&str; 5] = ["north", "east", "south", "west", "control"];
+        match self {
+            SeriesKey::Edge { from, to } => {
+                let pos = EDGES.iter().position(|(f, t)| f == from && t == to);
+                (0, pos.unwrap_or(EDGES.len()), self.label())
+            }
+            SeriesKey::Invoke(c) => (1, HOSTS.iter().position(|h| h == c).unwrap_or(HOSTS.len()), c.clone()),
+            SeriesKey::Lifetime => (2, 0, String::new()),
+        }
+    }
+}
+
+/// Percentiles of one histogram, in µs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl Percentiles {
+    pub fn of(h: &Histogram<u64>) -> Percentiles {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        Percentiles {
+            count: h.len(),
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+/// One bar of a histogram chart: values in `[low, high]` µs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    pub low: u64,
+    pub high: u64,
+    pub count: u64,
+}
+
+/// Up to `max_bars` buckets spanning the recorded range with log-spaced
+/// boundaries (latency spreads over decades). Empty when nothing is recorded.
+pub fn buckets(h: &Histogram<u64>, max_bars: usize) -> Vec<Bucket> {
+    if h.is_empty() || max_bars == 0 {
+        return Vec::new();
+    }
+    let lo = h.min().max(1) as f64;
+    let hi = (h.max().max(1) as f64).max(lo + 1.0);
+    // No more bars than distinct recorded values: one value, one bar.
+    let bars = max_bars.min(64).min(h.iter_recorded().count().max(1));
+    let ratio = (hi / lo).powf(1.0 / bars as f64);
+    let mut out: Vec<Bucket> = Vec::with_capacity(bars);
+    let mut low = lo;
+    for i in 0..bars {
+        let high = if i + 1 == bars { hi } else { low * ratio };
+        out.push(Bucket {
+            low: low.round() as u64,
+            high: high.round() as u64,
+            count: 0,
+        });
+        low = high;
+    }
+    for v in h.iter_recorded() {
+        let value = h.median_equivalent(v.value_iterated_to());
+        let i = if value as f64 <= lo {
+            0
+        } else {
+            (((value as f64 / lo).ln() / ratio.ln()) as usize).min(bars - 1)
+        };
+        out[i].count += v.count_at_value();
+    }
+    out
+}
+
+/// An interval's histogram kept small: only its non-empty buckets.
+type Sparse = Vec<(u64, u64)>;
+
+/// A series' intervals in the window, their merge, and the whole run.
+pub struct Series {
+    /// (interval end in ns, recorded values and counts), in arrival order.
+    /// Sparse: a full histogram is ~140 KB, a typical interval a few KB.
+    intervals: VecDeque<(u64, Sparse)>,
+    pub window: Histogram<u64>,
+    pub run: Histogram<u64>,
+    pub window_pct: Percentiles,
+    pub run_pct: Percentiles,
+    /// Values in the most recent interval, per second (for rates).
+    pub last_rate: f64,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Series {
+            intervals: VecDeque::new(),
+            window: telemetry::histogram(),
+            run: telemetry::histogram(),
+            window_pct: Percentiles::default(),
+            run_pct: Percentiles::default(),
+            last_rate: 0.0,
+        }
+    }
+}
+
+/// Every series, window length and bookkeeping.
+pub struct Stats {
+    pub series: BTreeMap<SeriesKey, Series>,
+    window_ns: u64,
+    /// Snapshot histograms that could not be merged (out of range).
+    pub rejected: u64,
+}
+
+impl Stats {
+    pub fn new(window_ns: u64) -> Stats {
+        Stats {
+            series: BTreeMap::new(),
+            window_ns: window_ns.max(1),
+            rejected: 0,
+        }
+    }
+
+    pub fn window_ns(&self) -> u64 {
+        self.window_ns
+    }
+
+    /// Add one interval of one series, covering `[start_ns, end_ns)`.
+    pub fn add(&mut self, key: SeriesKey, start_ns: u64, end_ns: u64, h: Histogram<u64>) {
+        let s = self.series.entry(key).or_default();
+        if s.run.add(&h).is_err() || s.window.add(&h).is_err() {
+            self.rejected += 1;
+            // Keep run and window consistent: rebuild the window from scratch.
+            rebuild(s);
+            return;
+        }
+        let secs = (end_ns.saturating_sub(start_ns) as f64 / 1e9).max(0.001);
+        s.last_rate = h.len() as f64 / secs;
+        let sparse = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
+        s.intervals.push_back((end_ns, sparse));
+        s.window_pct = Percentiles::of(&s.window);
+        s.run_pct = Percentiles::of(&s.run);
+    }
+
+    /// Drop intervals that ended before `now_ns - window`.
+    pub fn expire(&mut self, now_ns: u64) {
+        let oldest = now_ns.saturating_sub(self.window_ns);
+        for s in self.series.values_mut() {
+            let before = s.intervals.len();
+            while s.intervals.front().is_some_and(|(end, _)| *end < oldest) {
+                s.intervals.pop_front();
+            }
+            if s.intervals.len() != before {
+                rebuild(s);
+            }
+            if s.intervals.is_empty() {
+                s.last_rate = 0.0;
+            }
+        }
+    }
+
+    /// Forget the window (the whole run stays).
+    pub fn reset_window(&mut self) {
+        for s in self.series.values_mut() {
+            s.intervals.clear();
+            rebuild(s);
+            s.last_rate = 0.0;
+        }
+    }
+
+    /// Series keys in table order.
+    pub fn keys(&self) -> Vec<SeriesKey> {
+        let mut keys: Vec<SeriesKey> = self.series.keys().cloned().collect();
+        keys.sort_by_key(|k| k.rank());
+        keys
+    }
+}
+
+fn rebuild(s: &mut Series) {
+    s.window.reset();
+    for (_, sparse) in &s.intervals {
+        for &(value, count) in sparse {
+            // Each was merged once already, so it fits.
+            let _ = s.window.record_n(value, count);
+        }
+    }
+    s.window_pct = Percentiles::of(&s.window);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hist(values: &[u64]) -> Histogram<u64> {
+        let mut h = telemetry::histogram();
+        for v in values {
+            h.record(*v).unwrap();
+        }
+        h
+    }
+
+    const S: u64 = 1_000_000_000;
+
+    #[test]
+    fn merges_intervals_into_window_and_run() {
+        let mut st = Stats::new(10 * S);
+        let key = SeriesKey::edge("east", "north");
+        st.add(key.clone(), 0, S, hist(&[100, 200, 300]));
+        st.add(key.clone(), S, 2 * S, hist(&[400, 10_000]));
+        let s = &st.series[&key];
+        assert_eq!(s.window_pct.count, 5);
+        assert_eq!(s.run_pct.count, 5);
+        assert_eq!(s.window_pct.p50, 300);
+        assert!((10_000..10_010).contains(&s.window_pct.max));
+        assert!((s.last_rate - 2.0).abs() < 1e-9);
+
+        // Eleven seconds later the first interval has left the window; the
+        // run keeps everything.
+        st.expire(12 * S);
+        let s = &st.series[&key];
+        assert_eq!(s.window_pct.count, 2);
+        assert_eq!(s.run_pct.count, 5);
+        st.expire(13 * S);
+        assert_eq!(st.series[&key].window_pct.count, 0);
+        assert_eq!(st.series[&key].last_rate, 0.0);
+        assert_eq!(st.series[&key].run_pct.count, 5);
+    }
+
+    #[test]
+    fn reset_window_keeps_the_run() {
+        let mut st = Stats::new(10 * S);
+        st.add(SeriesKey::Lifetime, 0, S, hist(&[5_000]));
+        st.reset_window();
+        assert_eq!(st.series[&SeriesKey::Lifetime].window_pct, Percentiles::default());
+        assert_eq!(st.series[&SeriesKey::Lifetime].run_pct.count, 1);
+    }
+
+    #[test]
+    fn percentiles_are_hdr_accurate() {
+        let values: Vec<u64> = (1..=1000).collect();
+        let p = Percentiles::of(&hist(&values));
+        assert_eq!(p.count, 1000);
+        assert_eq!(p.p50, 500);
+        assert_eq!(p.p90, 900);
+        assert_eq!(p.p99, 990);
+        assert_eq!(p.p999, 999);
+        assert_eq!(p.max, 1000);
+    }
+
+    #[test]
+    fn buckets_cover_every_value() {
+        let h = hist(&[10, 20, 100, 1_000, 1_000, 50_000]);
+        // Five distinct values: five bars at most.
+        let b = buckets(&h, 12);
+        assert_eq!(b.len(), 5);
+        assert_eq!(b.iter().map(|b| b.count).sum::<u64>(), 6);
+        assert!(b.windows(2).all(|w| w[0].high == w[1].low));
+        assert!(b[0].low <= 10 && b[4].high >= 49_000);
+        let wide = buckets(&hist(&(1..=10_000).collect::<Vec<_>>()), 12);
+        assert_eq!(wide.len(), 12);
+        assert_eq!(wide.iter().map(|b| b.count).sum::<u64>(), 10_000);
+        assert!(buckets(&telemetry::histogram(), 10).is_empty());
+        // A single value makes one bar.
+        let one = buckets(&hist(&[7]), 5);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].count, 1);
+    }
+
+    #[test]
+    fn table_order_follows_the_ring() {
+        let mut st = Stats::new(S);
+        for (f, t) in [("north", "south"), ("east", "north"), ("control", "east"), ("zeta", "alpha")] {
+            st.add(SeriesKey::edge(f, t), 0, S, hist(&[1]));
+        }
+        st.add(SeriesKey::Lifetime, 0, S, hist(&[1]));
+        st.add(SeriesKey::Invoke("north".into()), 0, S, hist(&[1]));
+        let labels: Vec<String> = st.keys().iter().map(SeriesKey::label).collect();
+        assert_eq!(
+            labels,
+            ["control→east", "east→north", "north→south", "zeta→alpha", "invoke north", "lifetime"]
+        );
+    }
+}

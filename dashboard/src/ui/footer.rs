@@ -1,0 +1,91 @@
+//! The bottom lines: what `i` will send, the selected host's chaos, the
+//! latest note, and the keys (chaos keys greyed out while the control plane
+//! does not answer).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::{bad, dim, fmt_chaos, good, title};
+use crate::app::{App, Plane};
+use crate::input::KEYS;
+
+pub struct Settings<'a>(pub &'a App);
+
+impl Widget for Settings<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let s = &app.inject;
+        let host = app.selected_host_name();
+        let chaos = match &app.plane {
+            Plane::Available => fmt_chaos(&app.chaos.get(&host).copied().unwrap_or_default()),
+            Plane::Missing(_) | Plane::Unknown => "chaos n/a".to_string(),
+        };
+        let mut spans = vec![
+            Span::styled("i ▸ ", title()),
+            Span::raw(format!(
+                "ttl {} · chaos {}% · route {} · count {} · trace {}",
+                s.ttl,
+                s.chaos,
+                s.route,
+                s.count,
+                if s.trace { "on" } else { "off" }
+            )),
+            Span::styled(" │ ", dim()),
+            Span::styled(format!("{host} ▸ "), title()),
+            Span::raw(chaos),
+        ];
+        if let Some(note) = &app.note {
+            spans.push(Span::styled(" │ ", dim()));
+            spans.push(Span::styled(note.text.clone(), if note.error { bad() } else { good() }));
+        }
+        Paragraph::new(Line::from(spans)).render(area, buf);
+    }
+}
+
+pub struct Keys<'a> {
+    pub app: &'a App,
+    /// 2: everything over two lines; 1: only the essentials.
+    pub lines: u16,
+}
+
+impl Widget for Keys<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let key = Style::new().add_modifier(Modifier::BOLD);
+        if self.lines < 2 {
+            let line = Line::from(vec![
+                Span::styled("i", key),
+                Span::raw(" inject  "),
+                Span::styled("?", key),
+                Span::raw(" keys  "),
+                Span::styled("q", key),
+                Span::raw(" quit"),
+            ]);
+            Paragraph::new(line).render(area, buf);
+            return;
+        }
+        let chaos_on = app.chaos_keys_enabled();
+        let mut first = Vec::new();
+        let mut second = vec![Span::styled("chaos: ", if chaos_on { title() } else { dim() })];
+        for (k, what, _, needs_plane) in KEYS {
+            let (target, style) = if *needs_plane {
+                (&mut second, if chaos_on { key } else { dim() })
+            } else {
+                (&mut first, key)
+            };
+            target.push(Span::styled(*k, style));
+            target.push(Span::styled(format!(" {what}  "), if *needs_plane && !chaos_on { dim() } else { Style::new() }));
+        }
+        if !chaos_on {
+            let why = match &app.plane {
+                Plane::Missing(why) => why.as_str(),
+                _ => "asking the control plane…",
+            };
+            second.push(Span::styled(format!("({why})"), dim()));
+        }
+        Paragraph::new(vec![Line::from(first), Line::from(second)]).render(area, buf);
+    }
+}
