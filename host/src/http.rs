@@ -102,7 +102,7 @@ impl HttpComponent {
         let pre = self.pre.clone();
         // The guest may keep streaming the body after it set the response,
         // so it runs in its own task.
-        let task = tokio::spawn(async move {
+        let task = self.rt.guests().spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
                 .wasi_http_incoming_handler()

@@ -69,6 +69,10 @@ impl ProbeComponent {
 
     /// Run one hop and settle its fate.
     pub async fn run(&self, rt: &Runtime, node: &Arc<Node>, hop: Inbound) {
+        if self.waited_too_long(node, &hop).await {
+            node.lattice.finished(&hop).await;
+            return;
+        }
         let counters = &node.ledger().counters;
         counters.invocations.fetch_add(1, Relaxed);
         let started = Instant::now();
@@ -84,6 +88,23 @@ impl ProbeComponent {
         self.publish_hop(node, &hop, &outcome, invoke_us).await;
         self.settle(node, &hop, outcome, forwarded).await;
         node.lattice.finished(&hop).await;
+    }
+
+    /// A hop that sat in the queue for half the sender's finish timeout is
+    /// dropped here, as overloaded, before the sender gives up on it: so it
+    /// is reported once, by us.
+    async fn waited_too_long(&self, node: &Arc<Node>, hop: &Inbound) -> bool {
+        let waited = hop.accepted_at.elapsed();
+        if waited < node.lattice.policy().finish_timeout / 2 {
+            return false;
+        }
+        node.ledger().counters.overloaded.fetch_add(1, Relaxed);
+        let detail = format!("{} queued the hop for {} ms", self.name, waited.as_millis());
+        let inv = &hop.inv;
+        node.ledger()
+            .lost(inv.packet, &inv.route, inv.hops.saturating_sub(1), &self.name, LostReason::Overloaded, detail)
+            .await;
+        true
     }
 
     /// Call the guest; returns the outcome and whether it forwarded.
@@ -207,15 +228,19 @@ pub async fn run_dispatcher(
 ) {
     let permits = Arc::new(Semaphore::new(max_concurrent));
     let mut running = JoinSet::new();
+    let guests = rt.guests();
     while let Some(hop) = queue.recv().await {
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
         let (this, rt, node) = (component.clone(), rt.clone(), node.clone());
-        running.spawn(async move {
-            this.run(&rt, &node, hop).await;
-            drop(permit);
-        });
+        running.spawn_on(
+            async move {
+                this.run(&rt, &node, hop).await;
+                drop(permit);
+            },
+            &guests,
+        );
         while let Some(done) = running.try_join_next() {
             if let Err(e) = done {
                 tracing::error!(component = %component.name, "invocation task failed: {e}");

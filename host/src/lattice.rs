@@ -40,6 +40,13 @@ pub struct HopPolicy {
     pub finish_timeout: Duration,
 }
 
+impl HopPolicy {
+    /// How long after the first send the sender gives up on an unacked hop.
+    pub fn give_up_after(&self) -> Duration {
+        self.timeout * (2u32.saturating_pow(self.retries + 1) - 1)
+    }
+}
+
 impl Default for HopPolicy {
     fn default() -> Self {
         HopPolicy {
@@ -75,6 +82,8 @@ pub struct Inbound {
     pub caller: String,
     pub sent_ns: u64,
     pub recv_ns: u64,
+    /// When it was accepted into the queue, to bound its wait there.
+    pub accepted_at: Instant,
     pub trace: bool,
     pub traceparent: Option<String>,
 }
@@ -93,6 +102,8 @@ struct Pending {
     backing_off: bool,
     /// The receiver took it; now waiting for it to be finished.
     accepted: bool,
+    /// When the sender stops trying (the time in the `lwc-give-up-ns` header).
+    give_up_at: Instant,
 }
 
 /// What the lattice needs to reach a host's components.
@@ -106,6 +117,8 @@ pub struct Lattice {
     next_hop_id: AtomicU64,
     acker: mpsc::Sender<(Subject, u64, AckStatus)>,
     seen: Mutex<RecentHops>,
+    /// When each target component last acked a hop of ours.
+    alive: Mutex<HashMap<Arc<str>, Instant>>,
 }
 
 impl Lattice {
@@ -130,8 +143,13 @@ impl Lattice {
             next_hop_id: AtomicU64::new(rand::random::<u64>() >> 1),
             acker,
             seen: Mutex::new(RecentHops::default()),
+            alive: Mutex::new(HashMap::new()),
         });
         (lattice, acks_rx)
+    }
+
+    pub fn policy(&self) -> &HopPolicy {
+        &self.policy
     }
 
     pub fn client(&self) -> &Client {
@@ -157,6 +175,9 @@ impl Lattice {
         let mut hdrs = HeaderMap::new();
         hdrs.insert(headers::CALLER, hop.from.as_ref());
         hdrs.insert(headers::SENT_NS, hop.sent_ns.to_string());
+        let give_up_at = Instant::now() + self.policy.give_up_after();
+        let give_up = lwc_wire::now_ns() + self.policy.give_up_after().as_nanos() as u64;
+        hdrs.insert(headers::GIVE_UP_NS, give_up.to_string());
         if hop.trace {
             hdrs.insert(headers::TRACE, "1");
         }
@@ -174,6 +195,7 @@ impl Lattice {
             due: Instant::now() + self.policy.timeout,
             backing_off: false,
             accepted: false,
+            give_up_at,
         };
         // Track before publishing: the ack may come back before we return.
         self.lock_pending().insert(hop_id, pending);
@@ -207,9 +229,13 @@ impl Lattice {
             }
         };
         let mut given_up = Vec::new();
+        let mut heard_from = Vec::new();
         {
             let mut pending = self.lock_pending();
             for (hop_id, status) in entries {
+                if let Some(p) = pending.get(&hop_id) {
+                    heard_from.push(p.hop.target.clone());
+                }
                 match status {
                     AckStatus::Accepted => {
                         if let Some(p) = pending.get_mut(&hop_id) {
@@ -238,13 +264,38 @@ impl Lattice {
                 }
             }
         }
+        self.mark_alive(heard_from);
         for p in given_up {
             let detail = format!("{} stayed overloaded through {} tries", p.hop.target, p.nacks);
             self.report_lost(&p.hop, LostReason::Overloaded, detail).await;
         }
     }
 
-    /// Retry hops whose ack is late; give up on those out of retries.
+    fn mark_alive(&self, targets: Vec<Arc<str>>) {
+        if targets.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut alive = self.alive.lock().unwrap_or_else(|p| p.into_inner());
+        for t in targets {
+            alive.insert(t, now);
+        }
+    }
+
+    /// Whether `target` acked anything of ours within the last hop timeout.
+    fn is_alive(&self, target: &str) -> bool {
+        let alive = self.alive.lock().unwrap_or_else(|p| p.into_inner());
+        alive
+            .get(target)
+            .is_some_and(|t| t.elapsed() < self.policy.timeout)
+    }
+
+    /// Retry hops whose ack is late; give up on those out of time.
+    ///
+    /// A target that acks other hops is alive but behind: re-sending would
+    /// only add to its backlog, so its hops wait instead, and one it has
+    /// not taken by the give-up time is lost as `overloaded`. A target that
+    /// acks nothing gets re-sends with doubling waits, then `unreachable`.
     pub async fn sweep(&self) {
         let now = Instant::now();
         let mut resend = Vec::new();
@@ -267,15 +318,18 @@ impl Lattice {
                 }
                 if p.backing_off {
                     p.backing_off = false;
-                } else if p.timeouts >= self.policy.retries {
+                } else if now >= p.give_up_at || (p.timeouts >= self.policy.retries && !self.is_alive(&p.hop.target)) {
                     if let Some(p) = pending.remove(&id) {
                         given_up.push(p);
                     }
                     continue;
+                } else if self.is_alive(&p.hop.target) {
+                    p.due = (now + self.policy.timeout).min(p.give_up_at);
+                    continue;
                 } else {
                     p.timeouts += 1;
                 }
-                p.due = now + self.policy.timeout * 2u32.saturating_pow(p.timeouts);
+                p.due = (now + self.policy.timeout * 2u32.saturating_pow(p.timeouts)).min(p.give_up_at);
                 resend.push((p.subject.clone(), p.headers.clone(), p.payload.clone()));
             }
         }
@@ -284,12 +338,14 @@ impl Lattice {
             self.publish_hop(subject, hdrs, payload).await;
         }
         for p in given_up {
-            let detail = format!(
-                "no ack from {} after {} tries",
-                p.hop.target,
-                p.timeouts + 1
-            );
-            self.report_lost(&p.hop, LostReason::Unreachable, detail).await;
+            let (reason, detail) = if self.is_alive(&p.hop.target) {
+                let detail = format!("{} is alive but did not take the hop in time", p.hop.target);
+                (LostReason::Overloaded, detail)
+            } else {
+                let detail = format!("no ack from {} after {} tries", p.hop.target, p.timeouts + 1);
+                (LostReason::Unreachable, detail)
+            };
+            self.report_lost(&p.hop, reason, detail).await;
         }
         for p in unfinished {
             let detail = format!(
@@ -339,7 +395,15 @@ impl Lattice {
         }
         let hdrs = msg.headers.as_ref();
         let header = |name: &str| hdrs.and_then(|h| h.get(name)).map(|v| v.as_str());
+        let give_up = header(headers::GIVE_UP_NS).and_then(|v| v.parse::<u64>().ok());
+        if give_up.is_some_and(|t| recv_ns + STALE_MARGIN_NS >= t) {
+            // The sender has given up (or will before our ack reaches it)
+            // and reports the packet lost: running it would end it twice.
+            self.ledger.counters.reject("rpc-stale");
+            return;
+        }
         let inbound = Inbound {
+            accepted_at: Instant::now(),
             ack_to: reply.clone(),
             caller: header(headers::CALLER).unwrap_or("unknown").to_string(),
             sent_ns: header(headers::SENT_NS)
@@ -401,6 +465,9 @@ impl Lattice {
             .context("cannot subscribe to the ack subject")
     }
 }
+
+/// A hop arriving this close to its sender's give-up time is dropped.
+const STALE_MARGIN_NS: u64 = 250_000_000;
 
 fn overload_backoff(nacks: u32) -> Duration {
     let base = Duration::from_millis(5) * 2u32.saturating_pow(nacks.min(8));

@@ -4,7 +4,9 @@ use clap::Parser;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
+// The lattice (NATS in/out, acks, retries) runs here on one thread; guests
+// run on a runtime of their own (see `runtime::Runtime::guests`).
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> std::process::ExitCode {
     let config = lwc_host::config::Config::parse();
     // Guest (wasi:logging) info lines come once per hop: off unless asked for.

@@ -82,6 +82,9 @@ impl HostState {
 }
 
 pub struct Runtime {
+    /// Guests run on threads of their own, apart from the lattice's: a busy
+    /// ring must not starve the loops that receive and ack hops.
+    guest_threads: Option<tokio::runtime::Runtime>,
     engine: Engine,
     probe_linker: Linker<HostState>,
     control_linker: Linker<HostState>,
@@ -96,13 +99,28 @@ impl Runtime {
         let control_linker = control_linker(&engine)?;
         let epoch_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), epoch_stop.clone());
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let guest_threads = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("lwc-guest")
+            .enable_all()
+            .build()?;
         Ok(Runtime {
+            guest_threads: Some(guest_threads),
             engine,
             probe_linker,
             control_linker,
             limits,
             epoch_stop,
         })
+    }
+
+    /// Where guest invocations are spawned.
+    pub fn guests(&self) -> tokio::runtime::Handle {
+        match &self.guest_threads {
+            Some(rt) => rt.handle().clone(),
+            None => tokio::runtime::Handle::current(),
+        }
     }
 
     pub fn limits(&self) -> Limits {
@@ -181,6 +199,10 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.epoch_stop.store(true, Ordering::Relaxed);
+        // Dropped from async code at shutdown: must not block there.
+        if let Some(rt) = self.guest_threads.take() {
+            rt.shutdown_background();
+        }
     }
 }
 

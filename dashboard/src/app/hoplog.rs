@@ -1,6 +1,8 @@
 //! The live hop log: sampled hop events, losses and guest `wasi:logging`
-//! lines, newest last, kept to a fixed count. Formatting happens when drawn,
-//! and only for the lines on screen.
+//! lines in time order, newest last, kept to a fixed count. Guest lines come
+//! with each host's snapshot, up to a second late: they are slotted in by
+//! their time. Formatting happens when drawn, and only for the lines on
+//! screen.
 
 use std::collections::VecDeque;
 
@@ -16,8 +18,17 @@ pub enum Line {
     /// A loss, with the local time it was heard of.
     Lost { at_ns: u64, lost: Box<Lost> },
     Guest { host: String, log: Box<GuestLog> },
-    /// Guest lines a host sampled away (counted, not carried).
-    GuestDropped { host: String, count: u64 },
+}
+
+impl Line {
+    /// Wall-clock ns the line is about.
+    pub fn at_ns(&self) -> u64 {
+        match self {
+            Line::Hop(h) => h.recv_ns,
+            Line::Lost { at_ns, .. } => *at_ns,
+            Line::Guest { log, .. } => log.at_ns,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -28,6 +39,8 @@ pub struct HopLog {
     pub missed: u64,
     /// Lines seen in total.
     pub total: u64,
+    /// Guest lines the hosts sampled away (only counted).
+    pub guest_not_sent: u64,
 }
 
 impl HopLog {
@@ -37,10 +50,18 @@ impl HopLog {
             self.missed += 1;
             return;
         }
+        let at = line.at_ns();
+        // Usually the last slot; late lines walk back a little.
+        let pos = self.lines.iter().rposition(|l| l.at_ns() <= at).map_or(0, |p| p + 1);
         if self.lines.len() >= CAPACITY {
+            if pos == 0 {
+                return; // older than everything kept
+            }
             self.lines.pop_front();
+            self.lines.insert(pos - 1, line);
+        } else {
+            self.lines.insert(pos, line);
         }
-        self.lines.push_back(line);
     }
 
     pub fn toggle_pause(&mut self) {
@@ -69,9 +90,17 @@ mod tests {
     use super::*;
 
     fn line(n: u64) -> Line {
-        Line::GuestDropped {
-            host: "north".into(),
-            count: n,
+        Line::Lost {
+            at_ns: n,
+            lost: Box::new(Lost {
+                packet: n,
+                route: "default".into(),
+                hops: 1,
+                at: "north".into(),
+                reason: lwc_wire::events::LostReason::Dropped,
+                host: "north".into(),
+                detail: String::new(),
+            }),
         }
     }
 
@@ -89,5 +118,26 @@ mod tests {
         log.toggle_pause();
         assert_eq!(log.missed, 0);
         assert_eq!(log.tail(3).count(), 3);
+    }
+
+    #[test]
+    fn late_lines_are_slotted_in_by_time() {
+        let mut log = HopLog::default();
+        for n in [10, 20, 30] {
+            log.push(line(n));
+        }
+        log.push(line(15));
+        log.push(line(1));
+        let order: Vec<u64> = log.tail(10).map(Line::at_ns).collect();
+        assert_eq!(order, [1, 10, 15, 20, 30]);
+        // Full: a line older than everything kept is not kept.
+        for n in 100..(100 + CAPACITY as u64) {
+            log.push(line(n));
+        }
+        log.push(line(0));
+        assert_eq!(log.tail(CAPACITY).next().map(Line::at_ns), Some(100));
+        log.push(line(150));
+        assert_eq!(log.len(), CAPACITY);
+        assert_eq!(log.tail(CAPACITY).next().map(Line::at_ns), Some(101));
     }
 }

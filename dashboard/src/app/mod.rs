@@ -359,12 +359,7 @@ impl App {
                 log: Box::new(log),
             });
         }
-        if t.logs_dropped > 0 {
-            self.log.push(Line::GuestDropped {
-                host: t.host,
-                count: t.logs_dropped,
-            });
-        }
+        self.log.guest_not_sent += t.logs_dropped;
     }
 
     fn apply_event(&mut self, ev: PacketEvent, at_ns: u64) {

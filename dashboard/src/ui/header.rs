@@ -25,7 +25,10 @@ impl Widget for Header<'_> {
             (Conn::Connected, _) => ("NATS ● connected".to_string(), good()),
             (Conn::Connecting, None) => ("NATS ○ connecting…".to_string(), warn()),
             (Conn::Disconnected, None) => ("NATS ✖ disconnected".to_string(), bad()),
-            (_, Some(e)) => (format!("NATS ✖ disconnected: {e}"), bad()),
+            (_, Some(e)) => {
+                let e: String = e.trim_start_matches("nats: ").chars().take(32).collect();
+                (format!("NATS ✖ disconnected: {e}"), bad())
+            }
         };
         spans.push(Span::styled(nats, style));
         spans.push(sep());

@@ -20,7 +20,7 @@ impl Widget for Log<'_> {
         let title = if log.paused {
             format!("Hop log · PAUSED ({} new) · p resumes", fmt_count(log.missed))
         } else {
-            "Hop log · sampled hops, losses, guest logs · p pauses".to_string()
+            "Hop log · hops, losses, guest logs (sampled) · p pauses".to_string()
         };
         let b = block(title);
         let inner = b.inner(area);
@@ -81,9 +81,5 @@ fn format_line(line: &LogLine) -> Line<'static> {
                 Span::styled(log.message.clone(), style),
             ])
         }
-        LogLine::GuestDropped { host, count } => Line::styled(
-            format!("             {host}: {} more guest lines this second (sampled)", fmt_count(*count)),
-            dim(),
-        ),
     }
 }

@@ -155,7 +155,8 @@ pub fn fmt_count(n: u64) -> String {
 
 /// A rate per second, short: `850`, `12.3k`, `1.20M`.
 pub fn fmt_rate(r: f64) -> String {
-    if !r.is_finite() || r < 0.0 {
+    // (An empty f64 sum is -0.0.)
+    if !r.is_finite() || r <= 0.0 {
         return "0".into();
     }
     if r < 10.0 {
@@ -198,8 +199,10 @@ pub fn fmt_chaos(c: &crate::app::Chaos) -> String {
     if c.drop > 0 {
         parts.push(format!("drop{}", c.drop));
     }
-    if c.delay_ms > 0 || c.jitter_ms > 0 {
+    if c.jitter_ms > 0 {
         parts.push(format!("+{}±{}ms", c.delay_ms, c.jitter_ms));
+    } else if c.delay_ms > 0 {
+        parts.push(format!("+{}ms", c.delay_ms));
     }
     if c.down_s > 0 {
         parts.push(format!("↓{}s", c.down_s));

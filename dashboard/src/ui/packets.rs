@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Row, Table, Widget};
 use super::{bad, block, dim, fmt_packet, fmt_us, good, warn};
 use crate::app::packets::Fate;
 use crate::app::App;
+use lwc_wire::events::LostReason;
 
 pub struct Packets<'a>(pub &'a App);
 
@@ -26,13 +27,13 @@ impl Widget for Packets<'_> {
         }
         let rows = app.packets.newest().take(area.height as usize).map(|p| {
             let (fate, style) = match &p.fate {
-                Fate::InFlight if p.at.is_empty() => ("in flight".to_string(), warn()),
-                Fate::InFlight => (format!("in flight →{}", p.at), warn()),
+                Fate::InFlight => ("in flight".to_string(), warn()),
                 Fate::Expired => ("expired".to_string(), good()),
-                Fate::Lost(r) => (format!("{r} @{}", p.at), bad()),
+                Fate::Lost(LostReason::TrapBeforeForward) => ("✖ trapped".to_string(), bad()),
+                Fate::Lost(r) => (format!("✖ {r}"), bad()),
             };
             Row::new(vec![
-                fmt_packet(p.id, 10),
+                fmt_packet(p.id, 8),
                 p.route.clone(),
                 p.ttl.map(|t| t.to_string()).unwrap_or_else(|| "?".into()),
                 p.hops.to_string(),
@@ -42,10 +43,10 @@ impl Widget for Packets<'_> {
             .style(style)
         });
         let widths = [
-            Constraint::Length(11),
+            Constraint::Length(9),
             Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(6),
             Constraint::Length(8),
             Constraint::Fill(1),
         ];

@@ -77,11 +77,22 @@ fn host_lines(app: &App, name: &str, width: usize) -> [Line<'static>; 3] {
     [first, second, third].map(|l| pad(l, width))
 }
 
-/// Pad a line with spaces to `width` cells so it covers what is under it.
+/// Cut or pad a line to exactly `width` cells (0: leave it as it is), so
+/// it covers what is under it and never spills into a neighbour.
 fn pad(mut line: Line<'static>, width: usize) -> Line<'static> {
-    let w = line.width();
-    if w < width {
-        line.spans.push(Span::raw(" ".repeat(width - w)));
+    if width == 0 {
+        return line;
+    }
+    let mut left = width;
+    for span in &mut line.spans {
+        let n = span.content.chars().count();
+        if n > left {
+            span.content = span.content.chars().take(left).collect::<String>().into();
+        }
+        left -= n.min(left);
+    }
+    if left > 0 {
+        line.spans.push(Span::raw(" ".repeat(left)));
     }
     line
 }

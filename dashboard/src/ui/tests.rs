@@ -159,6 +159,27 @@ fn formats() {
     assert_eq!(fmt_rate(2.0), "2.0");
     assert_eq!(fmt_rate(12_345.0), "12.3k");
     assert_eq!(fmt_rate(f64::NAN), "0");
+    assert_eq!(fmt_rate(-0.0), "0");
     assert_eq!(fmt_packet(1_795_243_520_699_432_206, 6), "…432206");
     assert_eq!(fmt_clock(3_723_004_000_000), "01:02:03.004");
+}
+
+#[test]
+fn host_labels_never_spill_into_each_other() {
+    let mut app = ring_app();
+    app.chaos.insert(
+        "north".into(),
+        crate::app::Chaos {
+            trap: 100,
+            drop: 100,
+            delay_ms: 10_000,
+            jitter_ms: 10_000,
+            down_s: 3600,
+        },
+    );
+    let lines = text(&draw(&app, 120, 36));
+    // north's chaos line is cut at its label's width, control's stays whole.
+    let row = line_with(&lines, "trap100");
+    assert!(row.contains("calm"), "{row}");
+    assert_eq!(fmt_chaos(&crate::app::Chaos { delay_ms: 5, ..Default::default() }), "+5ms");
 }
