@@ -84,7 +84,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         deadline: Duration::from_millis(config.deadline_ms),
         max_instances: ((max_concurrent * 2 + 64) * mine.len().max(1)) as u32,
     };
-    let rt = Arc::new(runtime::Runtime::new(limits)?);
+    let rt = Arc::new(runtime::Runtime::new(limits, config.guest_threads())?);
 
     let conn = Arc::new(ConnState::default());
     let client = connect(&config, conn.clone()).await?;

@@ -4,11 +4,29 @@ use clap::Parser;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
-// The lattice (NATS in/out, acks, retries) runs here on one thread; guests
-// run on a runtime of their own (see `runtime::Runtime::guests`).
-#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let config = lwc_host::config::Config::parse();
+    // The lattice (NATS in/out, acks, retries) gets one thread when guests
+    // have threads of their own (see `runtime::Runtime::guests`).
+    let lattice_threads = match config.guest_threads() {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        _ => 1,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(lattice_threads)
+        .thread_name("lwc-lattice")
+        .enable_all()
+        .build();
+    match runtime {
+        Ok(rt) => rt.block_on(serve(config)),
+        Err(e) => {
+            eprintln!("lwc-host: error: cannot start the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: lwc_host::config::Config) -> std::process::ExitCode {
     // Guest (wasi:logging) info lines come once per hop: off unless asked for.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,guest=warn"));
     tracing_subscriber::fmt()

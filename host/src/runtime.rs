@@ -93,20 +93,26 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(limits: Limits) -> Result<Runtime> {
+    /// `guest_threads`: threads of the guests' own runtime; 0 = none, guests
+    /// run on the caller's runtime.
+    pub fn new(limits: Limits, guest_threads: usize) -> Result<Runtime> {
         let engine = Engine::new(&engine_config(&limits)).context("cannot create the wasm engine")?;
         let probe_linker = probe_linker(&engine)?;
         let control_linker = control_linker(&engine)?;
         let epoch_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), epoch_stop.clone());
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let guest_threads = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .thread_name("lwc-guest")
-            .enable_all()
-            .build()?;
+        let guest_threads = match guest_threads {
+            0 => None,
+            n => Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(n)
+                    .thread_name("lwc-guest")
+                    .enable_all()
+                    .build()?,
+            ),
+        };
         Ok(Runtime {
-            guest_threads: Some(guest_threads),
+            guest_threads,
             engine,
             probe_linker,
             control_linker,
