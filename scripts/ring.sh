@@ -494,7 +494,8 @@ view_logs() {
 }
 
 view() {
-    if dash_is_real; then
+    # The dashboard needs a terminal; without one (a pipe, CI) show the logs.
+    if dash_is_real && [[ -t 0 && -t 1 ]]; then
         "$LWC_DASH" || lwc_say "dashboard exited with status $?"
     else
         view_logs

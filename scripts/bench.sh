@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# bench.sh: measure the lwc ring against a raw NATS ring, on this machine.
+#
+# Usage:
+#   scripts/bench.sh            full run (~1.5 min); writes bench/results.md
+#   scripts/bench.sh --quick    a few seconds per figure; writes nothing
+#   scripts/bench.sh --json     also print one JSON object as the last line
+#   scripts/bench.sh --help     this text
+#
+# Builds (release) what it needs, then runs target/release/lwc-bench, which
+# starts its own nats-server (on a free port, with a token), a raw NATS ring of
+# four processes, and two five-host lwc rings of its own (fresh instances, then
+# --reuse 1000) on their own HTTP ports and lattices: a ring started by
+# scripts/ring.sh is left alone. Everything it starts is stopped at the end.
+#
+# Environment:
+#   LWC_NATS_SERVER=PATH   the nats-server binary to use (see scripts/lib.sh)
+#   LWC_NO_BUILD=1         skip the build
+set -euo pipefail
+
+LWC_PROG=bench # read by lib.sh's messages
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+quick=0
+args=()
+for a in "$@"; do
+    case $a in
+        --quick) quick=1; args+=("$a") ;;
+        --json) args+=("$a") ;;
+        -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) lwc_die "unknown argument: $a (see --help)" ;;
+    esac
+done
+
+nats=$(find_nats_server) || lwc_die "no working nats-server (run scripts/setup.sh, or set LWC_NATS_SERVER)"
+
+cd -- "$LWC_ROOT"
+if [[ -z ${LWC_NO_BUILD:-} ]]; then
+    lwc_say "building (release)"
+    cargo build --release
+    cargo build --release --target wasm32-wasip2 -p lwc-probe -p lwc-control
+    cargo build --release -p lwc-bench
+fi
+
+out=$(mktemp)
+trap 'rm -f -- "$out"' EXIT
+target/release/lwc-bench --nats-server "$nats" --root "$LWC_ROOT" "${args[@]}" | tee "$out"
+
+if ((quick == 0)); then
+    {
+        echo "# lwc benchmark results"
+        echo
+        echo "Produced by \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
+        echo "($(uname -sm); git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ', uncommitted changes'))."
+        echo
+        # The table and the aims line; not the JSON line.
+        grep -v '^{' "$out"
+        echo
+        echo "## How these figures are measured"
+        echo
+        echo "- *hop p50/p99*: one packet in flight. lwc: a traced packet (ttl 10000);"
+        echo "  a hop is the difference between consecutive hop events' \`recv_ns\`"
+        echo "  (receive to receive, so it includes instantiation and the call)."
+        echo "  Raw NATS: the same receive-to-receive time, each node stamping its"
+        echo "  receive time into the message it forwards. HdrHistogram, 3 digits."
+        echo "- *hops/s*: 64 packets in flight. lwc: sum over hosts of the rate of"
+        echo "  \`counters.invocations\` between their first and last heartbeat in a"
+        echo "  10 s window after 2 s of warm-up. Raw NATS: hop counters of the four"
+        echo "  nodes over a 10 s window."
+        echo "- Raw NATS ring: four \`lwc-bench --node i\` processes (plain async-nats,"
+        echo "  no wasm, no acks) on the same nats-server as the lwc rings."
+        echo "- Hosts run with \`RUST_LOG=warn\` and their default flags otherwise."
+        echo "- The lwc latency packet is traced, so each of its hops also publishes a"
+        echo "  hop event; lwc hops are acknowledged, raw NATS hops are not."
+        echo "- Shared, noisy machine: compare the ratios, not the absolutes; one run."
+        echo
+        echo "Not measured by this script yet: the cost of telemetry/OTLP export, and"
+        echo "no profile of the hop path (perf/flamegraph) has been taken."
+    } >bench/results.md
+    lwc_say "wrote bench/results.md"
+fi
