@@ -99,6 +99,16 @@ mod tests {
     }
 
     #[test]
+    fn garbage_never_panics() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..20_000 {
+            if let Ok(entries) = decode(&crate::garbage(len % 600, &mut seed)) {
+                assert!(entries.len() <= MAX_ENTRIES);
+            }
+        }
+    }
+
+    #[test]
     fn rejects_bad_frames() {
         let good = encode(&[(7, AckStatus::Overloaded)]);
         for n in 0..good.len() {

@@ -88,6 +88,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn garbage_never_panics() {
+        let mut seed = 0x853c_49e6_748f_ea9bu64;
+        for len in 0..5_000 {
+            let g = crate::garbage(len % 300, &mut seed);
+            let _ = decode_change(&g);
+            let _ = decode_state(&g);
+        }
+        // Valid JSON of the wrong shapes.
+        for text in [r#"{"op":"chaos-set","version":1,"host":"n","chaos":{"trap":300}}"#, r#"{"op":"link-put","version":-1}"#, "null", "1e999"] {
+            assert!(decode_change(text.as_bytes()).is_err(), "{text}");
+        }
+    }
+
+    #[test]
     fn changes_round_trip_and_garbage_is_refused() {
         let c = Change::ChaosSet {
             version: 3,

@@ -25,3 +25,16 @@ pub fn now_ns() -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
 }
+
+/// Deterministic garbage for the decoders' never-panic tests.
+#[cfg(test)]
+pub(crate) fn garbage(len: usize, seed: &mut u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            (*seed & 0xff) as u8
+        })
+        .collect()
+}
