@@ -5,6 +5,13 @@ use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
+    // wasmtime creates an error value each time a store is dropped; with
+    // RUST_BACKTRACE=1 in the environment each would capture a backtrace,
+    // once per hop. Library backtraces stay off unless asked for explicitly
+    // (panics still print theirs). Set before any thread starts.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     let config = lwc_host::config::Config::parse();
     // The lattice (NATS in/out, acks, retries) gets one thread when guests
     // have threads of their own (see `runtime::Runtime::guests`).
