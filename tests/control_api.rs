@@ -31,8 +31,10 @@ async fn post_packets_answers_with_ids_and_settings() {
     assert_eq!(answer["ttl"], 2);
     assert_eq!(packet_ids(&answer).len(), 1);
 
-    tap.wait_until(Duration::from_secs(30), "5 packets to expire", |evs| {
+    // Events from different hosts carry no common order: wait for both kinds.
+    tap.wait_until(Duration::from_secs(30), "5 injected and 5 expired", |evs| {
         evs.iter().filter(|e| matches!(e, PacketEvent::Expired(_))).count() >= 5
+            && evs.iter().filter(|e| matches!(e, PacketEvent::Injected(_))).count() >= 5
     })
     .await;
     let injected: Vec<_> = tap
@@ -43,7 +45,7 @@ async fn post_packets_answers_with_ids_and_settings() {
             _ => None,
         })
         .collect();
-    assert_eq!(injected.len(), 5);
+    assert_eq!(injected.len(), 5, "events: {:#?}", tap.events());
     assert!(injected.iter().all(|i| i.host == "control"));
 }
 

@@ -91,7 +91,9 @@ pub struct Inbound {
 struct Pending {
     hop: OutHop,
     payload: Bytes,
-    headers: HeaderMap,
+    /// Sent in `lwc-give-up-ns`; the headers are rebuilt for a re-send
+    /// rather than kept for every hop.
+    give_up_ns: u64,
     subject: Subject,
     /// Re-sends so far after a missing ack.
     timeouts: u32,
@@ -172,23 +174,14 @@ impl Lattice {
     pub async fn send_hop(&self, hop: OutHop) {
         let subject = Subject::from(lwc_wire::subjects::rpc(&self.name, &hop.target));
         let payload = Bytes::from(hop.inv.encode());
-        let mut hdrs = HeaderMap::new();
-        hdrs.insert(headers::CALLER, hop.from.as_ref());
-        hdrs.insert(headers::SENT_NS, hop.sent_ns.to_string());
         let give_up_at = Instant::now() + self.policy.give_up_after();
-        let give_up = lwc_wire::now_ns() + self.policy.give_up_after().as_nanos() as u64;
-        hdrs.insert(headers::GIVE_UP_NS, give_up.to_string());
-        if hop.trace {
-            hdrs.insert(headers::TRACE, "1");
-        }
-        if let Some(tp) = &hop.traceparent {
-            hdrs.insert(headers::TRACEPARENT, tp.as_str());
-        }
+        let give_up_ns = lwc_wire::now_ns() + self.policy.give_up_after().as_nanos() as u64;
+        let hdrs = hop_headers(&hop, give_up_ns);
         let hop_id = hop.inv.hop_id;
         let pending = Pending {
             hop,
             payload: payload.clone(),
-            headers: hdrs.clone(),
+            give_up_ns,
             subject: subject.clone(),
             timeouts: 0,
             nacks: 0,
@@ -330,7 +323,7 @@ impl Lattice {
                     p.timeouts += 1;
                 }
                 p.due = (now + self.policy.timeout * 2u32.saturating_pow(p.timeouts)).min(p.give_up_at);
-                resend.push((p.subject.clone(), p.headers.clone(), p.payload.clone()));
+                resend.push((p.subject.clone(), hop_headers(&p.hop, p.give_up_ns), p.payload.clone()));
             }
         }
         for (subject, hdrs, payload) in resend {
@@ -464,6 +457,21 @@ impl Lattice {
             .await
             .context("cannot subscribe to the ack subject")
     }
+}
+
+/// The headers of one hop (and of its re-sends, which must carry the same).
+fn hop_headers(hop: &OutHop, give_up_ns: u64) -> HeaderMap {
+    let mut hdrs = HeaderMap::new();
+    hdrs.insert(headers::CALLER, hop.from.as_ref());
+    hdrs.insert(headers::SENT_NS, hop.sent_ns.to_string());
+    hdrs.insert(headers::GIVE_UP_NS, give_up_ns.to_string());
+    if hop.trace {
+        hdrs.insert(headers::TRACE, "1");
+    }
+    if let Some(tp) = &hop.traceparent {
+        hdrs.insert(headers::TRACEPARENT, tp.as_str());
+    }
+    hdrs
 }
 
 /// A hop arriving this close to its sender's give-up time is dropped.

@@ -431,7 +431,11 @@ impl Tap {
             }
             if Instant::now() > deadline {
                 let tail: Vec<String> = events.iter().rev().take(10).map(|e| format!("{e:?}")).collect();
-                panic!("timed out after {within:?} waiting for {what}; {} events, last: {tail:#?}", events.len());
+                let garbage = *self.garbage.lock().unwrap();
+                panic!(
+                    "timed out after {within:?} waiting for {what}; {} events ({garbage} unparsable), last: {tail:#?}",
+                    events.len()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
