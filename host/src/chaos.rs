@@ -71,10 +71,6 @@ impl Chaos {
         *self.inner.write().unwrap_or_else(|p| p.into_inner()) = wire;
     }
 
-    pub fn set(&self, settings: ChaosSettings) {
-        self.apply(settings.to_wire());
-    }
-
     /// Current settings, with `down_s` as the seconds of outage still left.
     pub fn get(&self) -> ChaosSettings {
         ChaosSettings::from_wire(&self.state())
@@ -133,13 +129,13 @@ mod tests {
     #[test]
     fn full_settings_always_fire() {
         let c = Chaos::default();
-        c.set(ChaosSettings {
+        c.apply(ChaosSettings {
             trap: 100,
             drop: 100,
             delay_ms: 5,
             jitter_ms: 0,
             down_s: 2,
-        });
+        }.to_wire());
         assert!(c.trap_now() && c.drop_now() && c.is_down());
         assert_eq!(c.delay(), Some(Duration::from_millis(5)));
         assert!(c.get().down_s >= 1);

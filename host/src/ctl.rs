@@ -47,6 +47,19 @@ pub struct ChaosPatch {
     pub down_s: Option<u32>,
 }
 
+impl ChaosPatch {
+    /// The ranges every host accepts, checked before anything is changed.
+    fn check(&self) -> Result<(), String> {
+        if self.trap.is_some_and(|p| p > 100) || self.drop.is_some_and(|p| p > 100) {
+            return Err("trap and drop are percentages 0..=100".into());
+        }
+        if self.down_s.is_some_and(|s| s > 3600) {
+            return Err("down_s must be 0..=3600".into());
+        }
+        Ok(())
+    }
+}
+
 pub struct ControlPlane {
     host: Arc<str>,
     lattice: String,
@@ -345,6 +358,7 @@ impl ControlPlane {
     }
 
     pub async fn set_chaos(&self, host: &str, patch: ChaosPatch) -> Result<Vec<(String, ChaosSettings)>, CtlError> {
+        patch.check().map_err(CtlError::BadRequest)?;
         let targets: Vec<String> = if host == "*" {
             self.hosts.clone()
         } else {
