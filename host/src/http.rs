@@ -20,6 +20,7 @@ use wasmtime_wasi_http::WasiHttpView;
 
 use crate::imports::GuestCtx;
 use crate::node::Node;
+use crate::otel::spans::RequestTrace;
 use crate::runtime::{HostState, Runtime};
 
 /// Requests served at once; more get 503.
@@ -84,17 +85,27 @@ impl HttpComponent {
         let Ok(_permit) = self.permits.clone().try_acquire_owned() else {
             return json_error(503, "too many requests in flight; try again");
         };
-        match self.call(req).await {
+        let trace = self.node.ledger().otel.request(req.method().as_str(), req.uri().path());
+        let resp = match self.call(req, trace.clone()).await {
             Ok(resp) => resp,
             Err(e) => {
                 tracing::warn!(component = %self.name, "request failed: {e:#}");
                 json_error(500, &format!("{} failed: {e}", self.name))
             }
+        };
+        if let Some(trace) = trace {
+            trace.finish(resp.status().as_u16());
         }
+        resp
     }
 
-    async fn call(&self, req: hyper::Request<hyper::body::Incoming>) -> Result<Response> {
-        let guest = GuestCtx::new(self.node.clone(), self.name.clone());
+    async fn call(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+        trace: Option<Arc<RequestTrace>>,
+    ) -> Result<Response> {
+        let mut guest = GuestCtx::new(self.node.clone(), self.name.clone());
+        guest.request = trace;
         let mut store = self.rt.store(guest);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;

@@ -17,6 +17,10 @@ use crate::bindings::probe::wasmcloud::bus::lattice;
 use crate::bindings::probe::wasmcloud::lwc::packet_looper;
 use crate::ctl::{ChaosPatch, CtlError};
 use crate::node::{Forward, Node};
+use crate::otel::logs::GuestRecord;
+use crate::otel::spans::RequestTrace;
+use lwc_wire::events::LostReason;
+use opentelemetry::trace::SpanContext;
 use lwc_wire::ctl::LinkWire;
 use crate::runtime::HostState;
 use lwc_wire::invocation::Invocation;
@@ -29,7 +33,10 @@ pub struct CallCtx {
     pub ttl: u64,
     pub hops: u32,
     pub trace: bool,
+    /// What the next hop carries as `traceparent`.
     pub traceparent: Option<String>,
+    /// This invocation's span, when it is recorded (for log records).
+    pub span: Option<SpanContext>,
 }
 
 /// Per-instance guest state kept in the store.
@@ -45,6 +52,10 @@ pub struct GuestCtx {
     pub forwarded: bool,
     /// Host chaos: trap the current call when it tries to forward.
     pub trap_at_forward: bool,
+    /// Why the current call's forward went nowhere, if it did.
+    pub forward_loss: Option<(LostReason, String)>,
+    /// The trace of the HTTP request this instance serves, if traced.
+    pub request: Option<Arc<RequestTrace>>,
     /// Packets marked traced by the control component.
     traced: HashSet<u64>,
 }
@@ -58,6 +69,8 @@ impl GuestCtx {
             call: None,
             forwarded: false,
             trap_at_forward: false,
+            forward_loss: None,
+            request: None,
             traced: HashSet::new(),
         }
     }
@@ -67,6 +80,7 @@ impl GuestCtx {
         self.call = Some(call);
         self.forwarded = false;
         self.trap_at_forward = trap_at_forward;
+        self.forward_loss = None;
     }
 }
 
@@ -152,7 +166,7 @@ impl packet_looper::Host for HostState {
             trace: call.trace,
             traceparent: call.traceparent.clone(),
         };
-        g.node.forward(fwd).await;
+        g.forward_loss = g.node.forward(fwd).await;
         Ok(())
     }
 }
@@ -162,6 +176,12 @@ async fn inject(g: &mut GuestCtx, packet: u64, ttl: u64, chaos: u16, route: Stri
         bail!("control injected packet {packet} with an invalid route {route:?}");
     }
     let trace = g.traced.remove(&packet);
+    // The request's root span parents this packet's trace when the packet
+    // is marked traced, or the sampler picked the whole request.
+    let traceparent = match &g.request {
+        Some(req) if trace || req.sample_all => req.traceparent(),
+        _ => None,
+    };
     let inv = Invocation {
         packet,
         ttl,
@@ -170,7 +190,7 @@ async fn inject(g: &mut GuestCtx, packet: u64, ttl: u64, chaos: u16, route: Stri
         hop_id: 0,
         route,
     };
-    g.node.inject(&g.component, link, inv, trace).await;
+    g.node.inject(&g.component, link, inv, trace, traceparent).await;
     Ok(())
 }
 
@@ -179,6 +199,20 @@ impl logging::Host for HostState {
         let component = &*self.guest.component;
         let metrics = &self.guest.node.ledger().metrics;
         metrics.guest_log(component, crate::metrics::level_name(level), &context, &message);
+        if let Some(logs) = &self.guest.node.ledger().otel.logs {
+            let request_span = self.guest.request.as_ref().and_then(|r| r.context());
+            let span = match &self.guest.call {
+                Some(call) => call.span.as_ref(),
+                None => request_span.as_ref(),
+            };
+            logs.emit(GuestRecord {
+                component,
+                level: otel_level(level),
+                context: &context,
+                message: &message,
+                span,
+            });
+        }
         // Per-hop guest chatter would drown the host log: guest info is
         // visible with RUST_LOG=guest=info.
         match level {
@@ -191,6 +225,18 @@ impl logging::Host for HostState {
             }
         }
         Ok(())
+    }
+}
+
+fn otel_level(level: Level) -> crate::otel::logs::Level {
+    use crate::otel::logs::Level as L;
+    match level {
+        Level::Trace => L::Trace,
+        Level::Debug => L::Debug,
+        Level::Info => L::Info,
+        Level::Warn => L::Warn,
+        Level::Error => L::Error,
+        Level::Critical => L::Critical,
     }
 }
 

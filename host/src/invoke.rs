@@ -11,12 +11,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
+use opentelemetry::KeyValue;
 use wasmtime::Store;
 
 use crate::bindings::probe::{Probe, ProbePre};
 use crate::imports::{CallCtx, GuestCtx};
 use crate::lattice::Inbound;
 use crate::node::Node;
+use crate::otel::instruments::Outcome as MetricOutcome;
+use crate::otel::spans::{self, Running, Traces};
 use crate::runtime::{HostState, Runtime};
 use lwc_wire::events::{Hop, HopOutcome, LostReason};
 
@@ -40,6 +43,27 @@ enum Outcome {
     Ok,
     Trap(String),
     Timeout,
+}
+
+/// What one call of the guest did.
+struct Called {
+    outcome: Outcome,
+    forwarded: bool,
+    /// The link name the guest forwarded on, if it set one.
+    link: Option<String>,
+    /// Why its forward went nowhere (no such link, chaos drop), if it did.
+    forward_loss: Option<(LostReason, String)>,
+}
+
+impl Called {
+    fn failed(outcome: Outcome) -> Called {
+        Called {
+            outcome,
+            forwarded: false,
+            link: None,
+            forward_loss: None,
+        }
+    }
 }
 
 impl ProbeComponent {
@@ -69,56 +93,104 @@ impl ProbeComponent {
 
     /// Run one hop and settle its fate.
     pub async fn run(&self, rt: &Runtime, node: &Arc<Node>, hop: Inbound) {
-        if self.waited_too_long(node, &hop).await {
+        let otel = &node.ledger().otel;
+        let span = otel.traces.as_ref().and_then(|t| self.start_span(t, &hop));
+        if let Some(detail) = self.waited_too_long(node, &hop).await {
+            if let Some(m) = &otel.metrics {
+                m.overloaded(&self.name);
+            }
+            if let Some(mut span) = span {
+                span.set(KeyValue::new("lwc.outcome", "lost"));
+                span.end(Some(format!("lost (overloaded): {detail}")));
+            }
             node.lattice.finished(&hop).await;
             return;
         }
         let counters = &node.ledger().counters;
         counters.invocations.fetch_add(1, Relaxed);
         let started = Instant::now();
-        let (outcome, forwarded) = self.call(rt, node, &hop).await;
+        let called = self.call(rt, node, &hop, span.as_ref()).await;
         let invoke_us = started.elapsed().as_micros() as u64;
         let latency_us = hop.recv_ns.saturating_sub(hop.sent_ns) / 1_000;
         node.ledger().metrics.hop(&self.name, &hop.caller, latency_us, invoke_us);
-        match &outcome {
+        match &called.outcome {
             Outcome::Ok => counters.ok.fetch_add(1, Relaxed),
             Outcome::Trap(_) => counters.trap.fetch_add(1, Relaxed),
             Outcome::Timeout => counters.timeout.fetch_add(1, Relaxed),
         };
-        self.publish_hop(node, &hop, &outcome, invoke_us).await;
-        self.settle(node, &hop, outcome, forwarded).await;
+        self.publish_hop(node, &hop, &called.outcome, invoke_us).await;
+        let Called {
+            outcome,
+            forwarded,
+            link,
+            forward_loss,
+        } = called;
+        let fate = self.settle(node, &hop, outcome, forwarded).await;
+        let fate = match (fate, forward_loss) {
+            (Fate::Forwarded, Some((reason, detail))) => Fate::Lost(reason, detail),
+            (fate, _) => fate,
+        };
+        if let Some(m) = &otel.metrics {
+            let latency_s = latency_us as f64 / 1e6;
+            m.invocation(&self.name, &hop.caller, fate.metric(), invoke_us as f64 / 1e6, latency_s);
+        }
+        if let Some(span) = span {
+            end_span(span, link, fate);
+        }
         node.lattice.finished(&hop).await;
+    }
+
+    /// The invocation's span, if the hop carries a sampled trace context.
+    fn start_span(&self, traces: &Traces, hop: &Inbound) -> Option<Running> {
+        let parent = traces.parent(hop.traceparent.as_deref()?)?;
+        let inv = &hop.inv;
+        let attributes = vec![
+            KeyValue::new("lwc.component", self.name.clone()),
+            spans::int("lwc.packet.id", inv.packet),
+            spans::int("lwc.packet.ttl", inv.ttl),
+            spans::int("lwc.packet.hop", u64::from(inv.hops)),
+            KeyValue::new("lwc.packet.route", inv.route.clone()),
+            KeyValue::new("lwc.caller", hop.caller.clone()),
+            spans::int("lwc.hop.latency_us", hop.recv_ns.saturating_sub(hop.sent_ns) / 1_000),
+        ];
+        Some(Running::new(traces, traces.invocation(&parent, attributes)))
     }
 
     /// A hop that sat in the queue for half the sender's finish timeout is
     /// dropped here, as overloaded, before the sender gives up on it: so it
-    /// is reported once, by us.
-    async fn waited_too_long(&self, node: &Arc<Node>, hop: &Inbound) -> bool {
+    /// is reported once, by us. Returns why, if it was dropped.
+    async fn waited_too_long(&self, node: &Arc<Node>, hop: &Inbound) -> Option<String> {
         let waited = hop.accepted_at.elapsed();
         if waited < node.lattice.policy().finish_timeout / 2 {
-            return false;
+            return None;
         }
         node.ledger().counters.overloaded.fetch_add(1, Relaxed);
         let detail = format!("{} queued the hop for {} ms", self.name, waited.as_millis());
         let inv = &hop.inv;
         node.ledger()
-            .lost(inv.packet, &inv.route, inv.hops.saturating_sub(1), &self.name, LostReason::Overloaded, detail)
+            .lost(inv.packet, &inv.route, inv.hops.saturating_sub(1), &self.name, LostReason::Overloaded, detail.clone())
             .await;
-        true
+        Some(detail)
     }
 
-    /// Call the guest; returns the outcome and whether it forwarded.
-    async fn call(&self, rt: &Runtime, node: &Arc<Node>, hop: &Inbound) -> (Outcome, bool) {
+    /// Call the guest and report what it did.
+    async fn call(&self, rt: &Runtime, node: &Arc<Node>, hop: &Inbound, span: Option<&Running>) -> Called {
         let mut warm = match self.instance(rt, node).await {
             Ok(w) => w,
-            Err(e) => return (classify(&e), false),
+            Err(e) => return Called::failed(classify(&e)),
         };
         let call = CallCtx {
             packet: hop.inv.packet,
             ttl: hop.inv.ttl,
             hops: hop.inv.hops,
             trace: hop.trace,
-            traceparent: hop.traceparent.clone(),
+            // Our span is the next hop's parent; with no span of ours (export
+            // off, or an unsampled trace), the caller's context passes on.
+            traceparent: match span {
+                Some(s) => s.traceparent.clone(),
+                None => hop.traceparent.clone(),
+            },
+            span: span.map(|s| s.context().clone()),
         };
         let host_trap = node.chaos.trap_now();
         warm.store.data_mut().guest.begin(call, host_trap);
@@ -129,21 +201,25 @@ impl ProbeComponent {
             .wasmcloud_lwc_packet_looper()
             .call_process(&mut warm.store, inv.packet, inv.ttl, inv.chaos, Some(&inv.route))
             .await;
-        let forwarded = warm.store.data().guest.forwarded;
+        let guest = &mut warm.store.data_mut().guest;
+        let mut called = Called {
+            outcome: Outcome::Ok,
+            forwarded: guest.forwarded,
+            link: guest.link_name.clone(),
+            forward_loss: guest.forward_loss.take(),
+        };
         match res {
             // Host chaos `trap` on a call that never tried to forward (the
             // last stop): it still fails, exactly as if it had trapped.
-            Ok(()) if host_trap => (
-                Outcome::Trap(format!("chaos: host {} trapped {}", node.host, self.name)),
-                false,
-            ),
-            Ok(()) => {
-                self.park(warm);
-                (Outcome::Ok, forwarded)
+            Ok(()) if host_trap => {
+                called.outcome = Outcome::Trap(format!("chaos: host {} trapped {}", node.host, self.name));
+                called.forwarded = false;
             }
+            Ok(()) => self.park(warm),
             // A trapped instance is never entered again: it is dropped here.
-            Err(e) => (classify(&e), forwarded),
+            Err(e) => called.outcome = classify(&e),
         }
+        called
     }
 
     /// Keep a healthy instance for another call, if reuse allows.
@@ -185,15 +261,16 @@ impl ProbeComponent {
     }
 
     /// Decide the packet's fate if this hop ended it.
-    async fn settle(&self, node: &Arc<Node>, hop: &Inbound, outcome: Outcome, forwarded: bool) {
+    async fn settle(&self, node: &Arc<Node>, hop: &Inbound, outcome: Outcome, forwarded: bool) -> Fate {
         let inv = &hop.inv;
         let ledger = node.ledger();
         let (reason, detail) = match outcome {
             // The packet went on: a trap after forwarding is only counted.
-            _ if forwarded => return,
+            Outcome::Trap(msg) if forwarded => return Fate::TrappedAfterForward(msg),
+            _ if forwarded => return Fate::Forwarded,
             Outcome::Ok if inv.ttl == 0 => {
                 ledger.expired(inv.packet, &inv.route, inv.hops).await;
-                return;
+                return Fate::Expired;
             }
             Outcome::Ok => (
                 LostReason::NotForwarded,
@@ -206,9 +283,53 @@ impl ProbeComponent {
             ),
         };
         ledger
-            .lost(inv.packet, &inv.route, inv.hops, &self.name, reason, detail)
+            .lost(inv.packet, &inv.route, inv.hops, &self.name, reason, detail.clone())
             .await;
+        Fate::Lost(reason, detail)
     }
+}
+
+/// Where a packet went from this invocation.
+enum Fate {
+    Forwarded,
+    /// The probe's chaos trap after it forwarded: the packet went on.
+    TrappedAfterForward(String),
+    Expired,
+    Lost(LostReason, String),
+}
+
+impl Fate {
+    fn metric(&self) -> MetricOutcome {
+        match self {
+            Fate::Forwarded => MetricOutcome::Forwarded,
+            Fate::TrappedAfterForward(_) => MetricOutcome::Trap,
+            Fate::Expired => MetricOutcome::Expired,
+            Fate::Lost(LostReason::TrapBeforeForward, _) => MetricOutcome::Trap,
+            Fate::Lost(LostReason::Timeout, _) => MetricOutcome::Timeout,
+            Fate::Lost(..) => MetricOutcome::Lost,
+        }
+    }
+}
+
+/// Finish an invocation's span: traps and losses are errors, with why.
+fn end_span(mut span: Running, link: Option<String>, fate: Fate) {
+    span.set(KeyValue::new("lwc.link.name", link.unwrap_or_else(|| "default".to_string())));
+    let (outcome, error) = match fate {
+        Fate::Forwarded => ("forwarded", None),
+        Fate::Expired => ("expired", None),
+        Fate::TrappedAfterForward(msg) => ("trap", Some(format!("trap after forwarding: {msg}"))),
+        Fate::Lost(reason, detail) => {
+            span.set(KeyValue::new("lwc.loss.reason", reason.as_str()));
+            let outcome = match reason {
+                LostReason::TrapBeforeForward => "trap",
+                LostReason::Timeout => "timeout",
+                _ => "lost",
+            };
+            (outcome, Some(format!("lost ({reason}): {detail}")))
+        }
+    };
+    span.set(KeyValue::new("lwc.outcome", outcome));
+    span.end(error);
 }
 
 fn classify(err: &wasmtime::Error) -> Outcome {

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::ledger::Ledger;
+use crate::otel::spans;
+use opentelemetry::KeyValue;
 use lwc_wire::acks::{self, AckStatus};
 use lwc_wire::events::LostReason;
 use lwc_wire::invocation::{headers, Invocation, MAX_LEN};
@@ -347,6 +349,7 @@ impl Lattice {
             );
             // It did reach the target: that visit counts.
             let hops = p.hop.inv.hops;
+            self.trace_loss(&p.hop, LostReason::Unreachable, &detail);
             self.ledger
                 .lost(p.hop.inv.packet, &p.hop.inv.route, hops, &p.hop.target, LostReason::Unreachable, detail)
                 .await;
@@ -356,9 +359,29 @@ impl Lattice {
     async fn report_lost(&self, hop: &OutHop, reason: LostReason, detail: String) {
         // The packet made `hops - 1` visits; the one that failed is `hops`.
         let visits = hop.inv.hops.saturating_sub(1);
+        self.trace_loss(hop, reason, &detail);
         self.ledger
             .lost(hop.inv.packet, &hop.inv.route, visits, &hop.target, reason, detail)
             .await;
+    }
+
+    /// A loss found after the sending invocation ended: an error span under
+    /// it, so the trace shows where the packet went missing.
+    fn trace_loss(&self, hop: &OutHop, reason: LostReason, detail: &str) {
+        let Some(traces) = &self.ledger.otel.traces else {
+            return;
+        };
+        let Some(parent) = hop.traceparent.as_deref().and_then(|tp| traces.parent(tp)) else {
+            return;
+        };
+        let attributes = vec![
+            spans::int("lwc.packet.id", hop.inv.packet),
+            spans::int("lwc.packet.ttl", hop.inv.ttl),
+            KeyValue::new("lwc.caller", hop.from.clone()),
+            KeyValue::new("lwc.target", hop.target.clone()),
+            KeyValue::new("lwc.loss.reason", reason.as_str()),
+        ];
+        traces.lost_after(&parent, attributes, format!("lost ({reason}): {detail}"));
     }
 
     /// Check, de-duplicate and queue one received invocation, and ack it.

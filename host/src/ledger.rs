@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::otel::Otel;
 use lwc_wire::events::{Expired, Hop, Injected, Lost, LostReason, PacketEvent};
 
 use lwc_wire::status::Counters as WireCounters;
@@ -27,6 +28,8 @@ pub struct Ledger {
     pub counters: Counters,
     /// Latency histograms, published by [`crate::metrics::run_publisher`].
     pub metrics: crate::metrics::Metrics,
+    /// OTLP export (spans, metrics, guest logs); a no-op when off.
+    pub otel: Arc<Otel>,
     sampler: Mutex<Sampler>,
 }
 
@@ -87,9 +90,10 @@ struct Sampler {
 }
 
 impl Ledger {
-    pub fn new(host: Arc<str>, client: Client, lattice: &str) -> Ledger {
+    pub fn new(host: Arc<str>, client: Client, lattice: &str, otel: Arc<Otel>) -> Ledger {
         Ledger {
             host,
+            otel,
             client,
             subject: Subject::from(lwc_wire::subjects::packet_events(lattice)),
             counters: Counters::default(),
@@ -120,11 +124,17 @@ impl Ledger {
 
     pub async fn injected(&self, ev: Injected) {
         self.counters.injected.fetch_add(1, Relaxed);
+        if let Some(m) = &self.otel.metrics {
+            m.injected();
+        }
         self.publish(&PacketEvent::Injected(ev)).await;
     }
 
     pub async fn expired(&self, packet: u64, route: &str, hops: u32) {
         self.counters.expired.fetch_add(1, Relaxed);
+        if let Some(m) = &self.otel.metrics {
+            m.expired();
+        }
         let lifetime_us = lwc_wire::now_ns().saturating_sub(packet) / 1_000;
         self.metrics.lifetime(lifetime_us);
         let ev = Expired {
@@ -139,6 +149,9 @@ impl Ledger {
 
     pub async fn lost(&self, packet: u64, route: &str, hops: u32, at: &str, reason: LostReason, detail: String) {
         self.counters.lost[reason as usize].fetch_add(1, Relaxed);
+        if let Some(m) = &self.otel.metrics {
+            m.lost(reason);
+        }
         tracing::debug!(packet, %reason, at, "packet lost: {detail}");
         let ev = Lost {
             packet,

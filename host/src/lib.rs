@@ -21,6 +21,7 @@
 //! - [`http`]: serving the control component over HTTP
 //! - [`telemetry`]: heartbeat, health, NATS connection state
 //! - [`metrics`]: latency histograms per edge and component, published every second
+//! - [`otel`]: OpenTelemetry spans, metrics and guest logs over OTLP (opt-in)
 
 pub mod bindings;
 pub mod chaos;
@@ -35,6 +36,7 @@ pub mod metrics;
 pub mod links;
 pub mod manifest;
 pub mod node;
+pub mod otel;
 pub mod runtime;
 pub mod telemetry;
 
@@ -86,9 +88,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     let rt = Arc::new(runtime::Runtime::new(limits, config.guest_threads())?);
 
+    let component_names = manifest.components.keys().map(|n| Arc::from(n.as_str())).collect();
+    // Checked before connecting: a bad OTEL_* variable fails the start.
+    let otel = Arc::new(otel::Otel::from_env(&host, component_names)?);
     let conn = Arc::new(ConnState::default());
     let client = connect(&config, conn.clone()).await?;
-    let ledger = Arc::new(ledger::Ledger::new(host.clone(), client.clone(), &lattice_name));
+    let ledger = Arc::new(ledger::Ledger::new(host.clone(), client.clone(), &lattice_name, otel.clone()));
     let policy = lattice::HopPolicy {
         timeout: config.hop_timeout(),
         retries: config.hop_retries,
@@ -188,6 +193,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     tasks.abort_all();
     let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
+    if otel.enabled() {
+        // The last batch of spans, metrics and logs goes out before we exit.
+        let flush = tokio::task::spawn_blocking(move || otel.shutdown());
+        let _ = tokio::time::timeout(Duration::from_secs(5), flush).await;
+    }
     Ok(())
 }
 

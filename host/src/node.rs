@@ -74,7 +74,7 @@ impl Node {
     }
 
     /// Inject a new packet from `from` (the control component).
-    pub async fn inject(&self, from: &Arc<str>, link: &str, inv: Invocation, trace: bool) {
+    pub async fn inject(&self, from: &Arc<str>, link: &str, inv: Invocation, trace: bool, traceparent: Option<String>) {
         let ev = Injected {
             packet: inv.packet,
             ttl: inv.ttl,
@@ -90,13 +90,14 @@ impl Node {
             link,
             inv,
             trace,
-            traceparent: None,
+            traceparent,
         };
         self.forward(fwd).await;
     }
 
-    /// Send a packet on along `from`'s link, or account for why it cannot go.
-    pub async fn forward(&self, fwd: Forward<'_>) {
+    /// Send a packet on along `from`'s link, or account for why it cannot
+    /// go (and return that, for the caller's span).
+    pub async fn forward(&self, fwd: Forward<'_>) -> Option<(LostReason, String)> {
         let Forward {
             from,
             link,
@@ -106,13 +107,13 @@ impl Node {
         } = fwd;
         let Some(target) = self.links.resolve(from, link) else {
             let detail = format!("{from} has no link named {link:?}");
-            self.lose(&inv, from, LostReason::NoLink, detail).await;
-            return;
+            self.lose(&inv, from, LostReason::NoLink, detail.clone()).await;
+            return Some((LostReason::NoLink, detail));
         };
         if self.chaos.drop_now() {
             let detail = format!("chaos drop on {} ({from}→{target})", self.host);
-            self.lose(&inv, from, LostReason::Dropped, detail).await;
-            return;
+            self.lose(&inv, from, LostReason::Dropped, detail.clone()).await;
+            return Some((LostReason::Dropped, detail));
         }
         inv.hop_id = self.lattice.next_hop_id();
         let hop = OutHop {
@@ -134,6 +135,7 @@ impl Node {
                 });
             }
         }
+        None
     }
 
     async fn lose(&self, inv: &Invocation, at: &str, reason: LostReason, detail: String) {

@@ -5,6 +5,8 @@
 //! Build first (`scripts/test.sh` does): `cargo build --release` and
 //! `cargo build --release --target wasm32-wasip2 -p lwc-probe -p lwc-control`.
 
+pub mod otlp;
+
 use anyhow::{bail, Context, Result};
 use futures::StreamExt;
 use std::net::TcpListener;
@@ -177,6 +179,9 @@ pub struct RingOpts {
     /// A manifest of its own instead of scripts/ring.toml (see [`ring_manifest`]
     /// for the placeholders it may use).
     pub manifest: Option<String>,
+    /// Environment for every host. `OTEL_*` variables of the test's own
+    /// environment are never passed on: a ring exports only when asked here.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for RingOpts {
@@ -187,6 +192,7 @@ impl Default for RingOpts {
             host_args: vec!["--hop-timeout-ms".into(), "200".into()],
             lattice: "default".into(),
             manifest: None,
+            env: Vec::new(),
         }
     }
 }
@@ -243,7 +249,14 @@ impl Ring {
     pub fn start_host(&mut self, host: &str) -> Result<()> {
         let _ = std::fs::remove_file(self.ready_file(host));
         let log = self.dir.path().join(format!("{host}.log"));
-        let child = Command::new(host_bin())
+        let mut cmd = Command::new(host_bin());
+        for (var, _) in std::env::vars_os() {
+            if var.to_string_lossy().starts_with("OTEL_") {
+                cmd.env_remove(var);
+            }
+        }
+        cmd.envs(self.opts.env.iter().map(|(k, v)| (k, v)));
+        let child = cmd
             .arg("--manifest")
             .arg(&self.manifest)
             .args(["--host", host, "--ready-file"])
