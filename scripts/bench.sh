@@ -16,6 +16,7 @@
 # Environment:
 #   LWC_NATS_SERVER=PATH   the nats-server binary to use (see scripts/lib.sh)
 #   LWC_NO_BUILD=1         skip the build
+#   LWC_HOST_ARGS="..."    extra lwc-host flags for every host, e.g. "--threads 1"
 set -euo pipefail
 
 LWC_PROG=bench # read by lib.sh's messages
@@ -73,10 +74,15 @@ if ((quick == 0)); then
         echo "- Hosts run with \`RUST_LOG=warn\` and their default flags otherwise."
         echo "- The lwc latency packet is traced, so each of its hops also publishes a"
         echo "  hop event; lwc hops are acknowledged, raw NATS hops are not."
+        echo "- *OpenTelemetry*: the fresh-instance ring again, hosts exporting over"
+        echo "  OTLP/HTTP to a sink inside the benchmark that takes and discards each"
+        echo "  export (so the cost measured is the hosts', not a collector's), metrics"
+        echo "  every 1 s. Default sampling traces only packets injected with"
+        echo "  \`trace\`; the second row traces every packet (a span per hop)."
         echo "- Shared, noisy machine: compare the ratios, not the absolutes; one run."
         echo
-        echo "Not measured by this script yet: the cost of telemetry/OTLP export, and"
-        echo "no profile of the hop path (perf/flamegraph) has been taken."
+        # Hand-written: what the profiles found and what changed.
+        cat bench/profile.md
     } >bench/results.md
     lwc_say "wrote bench/results.md"
 fi

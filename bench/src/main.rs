@@ -10,6 +10,11 @@
 //!   (`--node i`), each forwarding a small message to the next one's subject,
 //!   the message carrying the previous receive time; the same two figures.
 //!
+//! - the fresh-instance ring again with OpenTelemetry export on, to an OTLP
+//!   sink in this process: once with the default sampling (only traced
+//!   packets make spans) and once with every packet traced, to put a number
+//!   on what telemetry costs.
+//!
 //! Latencies go into HdrHistograms; with one message in flight there is no
 //! coordinated omission. With `--json` the last line of output is one JSON
 //! object.
@@ -215,31 +220,66 @@ async fn bench(cli: Cli) -> Result<()> {
     } else {
         eprintln!("lwc-bench: logs kept in {}", dir.display());
     }
-    let (fresh, reuse, raw) = result?;
-    print_report(&cli, &timing, fresh, reuse, raw);
+    print_report(&cli, &timing, &result?);
     Ok(())
 }
 
-async fn run_all(
-    cli: &Cli,
-    root: &Path,
-    dir: &Path,
-    timing: &Timing,
-) -> Result<(Figures, Figures, Figures)> {
+/// Every figure of one run.
+struct Results {
+    fresh: Figures,
+    reuse: Figures,
+    raw: Figures,
+    /// Fresh instances, OTLP export on (default sampling: traced packets).
+    otlp: Figures,
+    /// Fresh instances, OTLP export on, every packet traced.
+    otlp_all: Figures,
+    /// Export requests the sink took during the OTLP runs.
+    otlp_requests: u64,
+}
+
+async fn run_all(cli: &Cli, root: &Path, dir: &Path, timing: &Timing) -> Result<Results> {
     let nats = Nats::start(&cli.nats_server, dir)?;
     eprintln!("lwc-bench: nats-server at {}", nats.url);
     eprintln!("lwc-bench: raw NATS ring ({RAW_NODES} processes) ...");
     let raw = raw_ring(&nats, timing).await.context("raw NATS ring")?;
     eprintln!("lwc-bench: lwc ring, fresh instances ...");
-    let fresh = lwc_ring(&nats, root, dir, "bench-fresh", &[], timing)
+    let fresh = lwc_ring(&nats, root, dir, "bench-fresh", &[], &[], timing)
         .await
         .context("lwc ring (fresh)")?;
     eprintln!("lwc-bench: lwc ring, --reuse {REUSE} ...");
     let reuse_args = ["--reuse".to_string(), REUSE.to_string()];
-    let reuse = lwc_ring(&nats, root, dir, "bench-reuse", &reuse_args, timing)
+    let reuse = lwc_ring(&nats, root, dir, "bench-reuse", &reuse_args, &[], timing)
         .await
         .context("lwc ring (--reuse)")?;
-    Ok((fresh, reuse, raw))
+
+    let sink = otlp_sink::Sink::start().await?;
+    let mut env = vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), sink.endpoint()),
+        // Metrics every second rather than the SDK's 60 s: an upper bound
+        // on what their export costs.
+        ("OTEL_METRIC_EXPORT_INTERVAL".to_string(), "1000".to_string()),
+    ];
+    eprintln!("lwc-bench: lwc ring, fresh instances, OTLP export on ...");
+    let otlp = lwc_ring(&nats, root, dir, "bench-otlp", &[], &env, timing)
+        .await
+        .context("lwc ring (OTLP)")?;
+    eprintln!("lwc-bench: lwc ring, fresh instances, OTLP export on, every packet traced ...");
+    env.push(("OTEL_TRACES_SAMPLER".to_string(), "always_on".to_string()));
+    let otlp_all = lwc_ring(&nats, root, dir, "bench-otlp-all", &[], &env, timing)
+        .await
+        .context("lwc ring (OTLP, all traced)")?;
+    let otlp_requests = sink.requests();
+    if otlp_requests == 0 {
+        bail!("the OTLP sink received nothing: export did not happen");
+    }
+    Ok(Results {
+        fresh,
+        reuse,
+        raw,
+        otlp,
+        otlp_all,
+        otlp_requests,
+    })
 }
 
 // ------------------------------------------------------------------ lwc ring
@@ -250,6 +290,7 @@ async fn lwc_ring(
     dir: &Path,
     lattice: &str,
     host_args: &[String],
+    env: &[(String, String)],
     timing: &Timing,
 ) -> Result<Figures> {
     let http_port = free_port()?;
@@ -267,15 +308,25 @@ async fn lwc_ring(
     for host in HOSTS {
         let ready = dir.join(format!("{lattice}-{host}.ready"));
         let _ = std::fs::remove_file(&ready);
-        let child = Command::new(&host_bin)
+        let mut cmd = Command::new(&host_bin);
+        // Export only where this benchmark asks for it.
+        for (var, _) in std::env::vars_os() {
+            if var.to_string_lossy().starts_with("OTEL_") {
+                cmd.env_remove(var);
+            }
+        }
+        let child = cmd
             .arg("--manifest")
             .arg(&manifest)
             .args(["--host", host, "--ready-file"])
             .arg(&ready)
             .args(host_args)
+            // Extra flags for every host, to compare settings (as ring.sh).
+            .args(std::env::var("LWC_HOST_ARGS").unwrap_or_default().split_whitespace())
             .env("LWC_NATS_URL", &nats.url)
             .env("LWC_NATS_TOKEN", &nats.token)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join(format!("{lattice}-{host}.log")))?)
             .spawn()
@@ -561,9 +612,79 @@ async fn node(i: usize, url: String, token: String, prefix: String) -> Result<()
     }
 }
 
+// ------------------------------------------------------------------ OTLP sink
+
+mod otlp_sink {
+    //! Takes OTLP/HTTP exports and throws them away (counting them), so the
+    //! benchmark measures what exporting costs the hosts, not a collector.
+    use anyhow::Result;
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::TokioIo;
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use std::sync::Arc;
+
+    pub struct Sink {
+        port: u16,
+        requests: Arc<AtomicU64>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Drop for Sink {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    impl Sink {
+        pub async fn start() -> Result<Sink> {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let port = listener.local_addr()?.port();
+            let requests = Arc::new(AtomicU64::new(0));
+            let counter = requests.clone();
+            let task = tokio::spawn(async move {
+                while let Ok((conn, _)) = listener.accept().await {
+                    let counter = counter.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                            let counter = counter.clone();
+                            async move {
+                                let _ = req.into_body().collect().await;
+                                counter.fetch_add(1, Relaxed);
+                                // An empty protobuf message is a valid export response.
+                                Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::new())))
+                            }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(conn), service)
+                            .await;
+                    });
+                }
+            });
+            Ok(Sink { port, requests, task })
+        }
+
+        pub fn endpoint(&self) -> String {
+            format!("http://127.0.0.1:{}", self.port)
+        }
+
+        pub fn requests(&self) -> u64 {
+            self.requests.load(Relaxed)
+        }
+    }
+}
+
 // ------------------------------------------------------------------ report
 
-fn print_report(cli: &Cli, timing: &Timing, fresh: Figures, reuse: Figures, raw: Figures) {
+fn print_report(cli: &Cli, timing: &Timing, results: &Results) {
+    let Results {
+        fresh,
+        reuse,
+        raw,
+        otlp,
+        otlp_all,
+        otlp_requests,
+    } = results;
     let nproc = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     println!(
         "lwc benchmark: {} cores, {} run (lwc latency: 1 traced packet, ttl {}; raw NATS latency: {:?}; \
@@ -593,14 +714,25 @@ fn print_report(cli: &Cli, timing: &Timing, fresh: Figures, reuse: Figures, raw:
             f.hops_per_s / raw.hops_per_s,
         )
     };
-    row("lwc ring, fresh instances", &fresh);
-    row(&format!("lwc ring, --reuse {REUSE}"), &reuse);
-    row(&format!("raw NATS ring, {RAW_NODES} processes"), &raw);
+    row("lwc ring, fresh instances", fresh);
+    row(&format!("lwc ring, --reuse {REUSE}"), reuse);
+    row(&format!("raw NATS ring, {RAW_NODES} processes"), raw);
+    println!();
+    println!("OpenTelemetry export on (fresh instances, OTLP/HTTP to a sink in the benchmark, metrics every 1 s; {otlp_requests} export requests received):");
+    println!();
+    println!("| {:<52} | {:>11} | {:>10} | {:>22} |", "what", "hop p50 µs", "hops/s", "hops/s ÷ without OTLP");
+    println!("|{}|{}:|{}:|{}:|", "-".repeat(54), "-".repeat(12), "-".repeat(11), "-".repeat(23));
+    let otel_row = |name: &str, f: &Figures| {
+        println!("| {:<52} | {:>11.1} | {:>10.0} | {:>22.2} |", name, f.p50_us, f.hops_per_s, f.hops_per_s / fresh.hops_per_s)
+    };
+    otel_row("default sampling (traced packets only)", otlp);
+    otel_row("every packet traced (OTEL_TRACES_SAMPLER=always_on)", otlp_all);
     println!();
     let aim = |ok: bool| if ok { "met" } else { "MISSED" };
     println!(
         "aims: hop p50 ≤ 1.5× NATS: fresh {} ({:.2}×), reuse {} ({:.2}×); \
-         hops/s ≥ 0.15× NATS fresh {} ({:.2}×); ≥ 0.5× NATS reuse {} ({:.2}×)",
+         hops/s ≥ 0.15× NATS fresh {} ({:.2}×); ≥ 0.5× NATS reuse {} ({:.2}×); \
+         OTLP export costs ≤ 10% of throughput {} ({:.2}× the throughput without, default sampling)",
         aim(fresh.p50_us <= 1.5 * raw.p50_us),
         fresh.p50_us / raw.p50_us,
         aim(reuse.p50_us <= 1.5 * raw.p50_us),
@@ -609,6 +741,8 @@ fn print_report(cli: &Cli, timing: &Timing, fresh: Figures, reuse: Figures, raw:
         fresh.hops_per_s / raw.hops_per_s,
         aim(reuse.hops_per_s >= 0.5 * raw.hops_per_s),
         reuse.hops_per_s / raw.hops_per_s,
+        aim(otlp.hops_per_s >= 0.9 * fresh.hops_per_s),
+        otlp.hops_per_s / fresh.hops_per_s,
     );
     if cli.json {
         let r1 = |x: f64| (x * 10.0).round() / 10.0;
@@ -623,6 +757,13 @@ fn print_report(cli: &Cli, timing: &Timing, fresh: Figures, reuse: Figures, raw:
                 "hop_p50_us": r1(reuse.p50_us),
                 "hop_p99_us": r1(reuse.p99_us),
                 "hops_per_s": reuse.hops_per_s.round(),
+            },
+            "otlp": {
+                "hop_p50_us": r1(otlp.p50_us),
+                "hops_per_s": otlp.hops_per_s.round(),
+                "throughput_vs_off": (otlp.hops_per_s / fresh.hops_per_s * 100.0).round() / 100.0,
+                "all_traced_hops_per_s": otlp_all.hops_per_s.round(),
+                "all_traced_throughput_vs_off": (otlp_all.hops_per_s / fresh.hops_per_s * 100.0).round() / 100.0,
             },
             "cores": nproc,
             "quick": cli.quick,

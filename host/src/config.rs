@@ -85,6 +85,11 @@ pub struct Config {
     #[arg(long, default_value_t = 6000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub finish_timeout_ms: u64,
 
+    /// Worker threads of the host's async runtime (lattice and, by default,
+    /// guests). Default 0: one per core.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
+    pub threads: u16,
+
     /// Threads for running guests on a runtime of their own, apart from the
     /// lattice's one thread. Default 0: guests share the lattice's threads,
     /// which measured faster here, also when flooded.

@@ -15,9 +15,10 @@ fn main() -> std::process::ExitCode {
     let config = lwc_host::config::Config::parse();
     // The lattice (NATS in/out, acks, retries) gets one thread when guests
     // have threads of their own (see `runtime::Runtime::guests`).
-    let lattice_threads = match config.guest_threads() {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        _ => 1,
+    let lattice_threads = match (config.threads, config.guest_threads()) {
+        (0, 0) => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        (0, _) => 1,
+        (n, _) => usize::from(n),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(lattice_threads)
