@@ -86,6 +86,10 @@ struct Figures {
     /// Hops that went into the latency histogram.
     samples: u64,
     hops_per_s: f64,
+    /// lwc only, p50 of the traced packet's hops: the lattice part (the
+    /// sender's forward to our receipt) and the invocation (instantiate + run).
+    transit_p50_us: f64,
+    invoke_p50_us: f64,
 }
 
 fn new_hist() -> Histogram<u64> {
@@ -356,11 +360,16 @@ async fn lwc_ring(
     client.flush().await?;
     post(&http, &format!("{{\"ttl\":{},\"trace\":true}}", timing.ttl)).await?;
     let mut recv = Vec::with_capacity(timing.ttl as usize + 1);
+    let (mut transit, mut invoke) = (new_hist(), new_hist());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30 + timing.ttl / 500);
     let mut ended = None;
     while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, events.next()).await {
         match serde_json::from_slice::<PacketEvent>(&msg.payload) {
-            Ok(PacketEvent::Hop(h)) => recv.push(h.recv_ns),
+            Ok(PacketEvent::Hop(h)) => {
+                recv.push(h.recv_ns);
+                record(&mut transit, h.latency_us * 1_000);
+                record(&mut invoke, h.invoke_us * 1_000);
+            }
             Ok(PacketEvent::Expired(e)) => {
                 ended = Some(format!("expired after {} hops", e.hops));
                 break;
@@ -388,6 +397,8 @@ async fn lwc_ring(
     figures.p50_us = pct_us(&hist, 0.50);
     figures.p99_us = pct_us(&hist, 0.99);
     figures.samples = hist.len();
+    figures.transit_p50_us = pct_us(&transit, 0.50);
+    figures.invoke_p50_us = pct_us(&invoke, 0.50);
 
     // Throughput: 64 packets in flight, invocations/s from heartbeats.
     let mut beats = client
@@ -718,6 +729,12 @@ fn print_report(cli: &Cli, timing: &Timing, results: &Results) {
     row(&format!("lwc ring, --reuse {REUSE}"), reuse);
     row(&format!("raw NATS ring, {RAW_NODES} processes"), raw);
     println!();
+    println!(
+        "where an lwc hop goes (p50 over the traced packet's hops): fresh: lattice {:.0} µs (sender's forward → receipt) \
+         + invocation {:.0} µs (instantiate + run); reuse: lattice {:.0} µs + invocation {:.0} µs",
+        fresh.transit_p50_us, fresh.invoke_p50_us, reuse.transit_p50_us, reuse.invoke_p50_us
+    );
+    println!();
     println!("OpenTelemetry export on (fresh instances, OTLP/HTTP to a sink in the benchmark, metrics every 1 s; {otlp_requests} export requests received):");
     println!();
     println!("| {:<52} | {:>11} | {:>10} | {:>22} |", "what", "hop p50 µs", "hops/s", "hops/s ÷ without OTLP");
@@ -750,6 +767,8 @@ fn print_report(cli: &Cli, timing: &Timing, results: &Results) {
             "hop_p50_us": r1(fresh.p50_us),
             "hop_p99_us": r1(fresh.p99_us),
             "hops_per_s": fresh.hops_per_s.round(),
+            "hop_lattice_p50_us": r1(fresh.transit_p50_us),
+            "hop_invoke_p50_us": r1(fresh.invoke_p50_us),
             "nats_hop_p50_us": r1(raw.p50_us),
             "nats_hop_p99_us": r1(raw.p99_us),
             "nats_hops_per_s": raw.hops_per_s.round(),
@@ -757,6 +776,8 @@ fn print_report(cli: &Cli, timing: &Timing, results: &Results) {
                 "hop_p50_us": r1(reuse.p50_us),
                 "hop_p99_us": r1(reuse.p99_us),
                 "hops_per_s": reuse.hops_per_s.round(),
+                "hop_lattice_p50_us": r1(reuse.transit_p50_us),
+                "hop_invoke_p50_us": r1(reuse.invoke_p50_us),
             },
             "otlp": {
                 "hop_p50_us": r1(otlp.p50_us),

@@ -92,21 +92,16 @@ impl Instruments {
         }
     }
 
-    /// The manifest's name for `name`, or `unknown`: bounded label values.
-    fn component(&self, name: &str) -> KeyValue {
-        let known = self.components.iter().find(|c| ***c == *name);
-        match known {
-            Some(c) => KeyValue::new("lwc.component", c.clone()),
-            None => KeyValue::new("lwc.component", "unknown"),
+    /// `key` = the manifest's name for `name`, or `unknown`: bounded values.
+    fn label(&self, key: &'static str, name: &str) -> KeyValue {
+        match self.components.iter().find(|c| ***c == *name) {
+            Some(c) => KeyValue::new(key, c.clone()),
+            None => KeyValue::new(key, "unknown"),
         }
     }
 
-    fn caller(&self, name: &str) -> KeyValue {
-        let known = self.components.iter().find(|c| ***c == *name);
-        match known {
-            Some(c) => KeyValue::new("lwc.caller", c.clone()),
-            None => KeyValue::new("lwc.caller", "unknown"),
-        }
+    fn component(&self, name: &str) -> KeyValue {
+        self.label("lwc.component", name)
     }
 
     /// One invocation of `component`, called from `caller`.
@@ -118,7 +113,7 @@ impl Instruments {
             self.errors.add(1, &[component.clone(), KeyValue::new("error.type", kind)]);
         }
         self.invocation_duration.record(invoke_s, std::slice::from_ref(&component));
-        self.hop_duration.record(hop_s, &[self.caller(caller), component]);
+        self.hop_duration.record(hop_s, &[self.label("lwc.caller", caller), component]);
     }
 
     /// A hop refused before it ran (its queue wait ran out).
