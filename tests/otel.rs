@@ -136,18 +136,14 @@ async fn a_traced_packet_is_one_trace_across_the_hosts() {
         assert_eq!(log.attrs.get("lwc.component").map(String::as_str), span.attr("lwc.component"));
     }
 
-    // Metrics: invocations counted per component and outcome; durations.
+    // Metrics: both packets' 18 invocations counted per component and
+    // outcome, both expiries; durations per component and per edge.
     receiver
         .wait_for(Duration::from_secs(15), "invocation metrics", |got| {
-            let counted: f64 = got
-                .points
-                .iter()
-                .filter(|p| p.metric == "lwc.invocations")
-                .map(|p| p.value)
-                .sum();
-            counted >= 18.0
-                && got.points.iter().any(|p| p.metric == "lwc.hop.duration")
-                && got.points.iter().any(|p| p.metric == "lwc.invocation.duration")
+            got.total("lwc.invocations") == 18.0
+                && got.total("lwc.packets.expired") == 2.0
+                && got.total("lwc.hop.duration") == 18.0
+                && got.total("lwc.invocation.duration") == 18.0
         })
         .await;
     let points = receiver.points();

@@ -2,7 +2,7 @@
 //! OTLP/HTTP (protobuf) or gRPC, decodes it with the protocol's own types
 //! (opentelemetry-proto) and keeps it for assertions.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
@@ -70,6 +70,20 @@ pub struct PointRec {
     pub metric: String,
     pub attrs: HashMap<String, String>,
     pub value: f64,
+}
+
+impl Received {
+    /// The sum over hosts and label sets of a cumulative metric's newest
+    /// value (each export repeats the running total).
+    pub fn total(&self, metric: &str) -> f64 {
+        let mut newest: HashMap<(String, Vec<(String, String)>), f64> = HashMap::new();
+        for p in self.points.iter().filter(|p| p.metric == metric) {
+            let mut attrs: Vec<(String, String)> = p.attrs.clone().into_iter().collect();
+            attrs.sort();
+            newest.insert((p.host.clone(), attrs), p.value);
+        }
+        newest.values().sum()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -389,10 +403,3 @@ pub fn hex(id: &[u8]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Check the receiver is up before pointing a ring at it.
-pub async fn reachable(addr: SocketAddr) -> Result<()> {
-    tokio::net::TcpStream::connect(addr)
-        .await
-        .with_context(|| format!("OTLP receiver at {addr} not reachable"))?;
-    Ok(())
-}
