@@ -14,7 +14,7 @@ pub const KEYS: &[(&str, &str, &str, bool)] = &[
     ("c/C", "chaos%", "packet chaos up / down by 5%", false),
     ("o", "route", "route: default / special", false),
     ("n/N", "count", "packets per injection up / down", false),
-    ("x", "trace", "trace on / off (every hop an event; an OTLP trace if exporting)", false),
+    ("x", "trace", "trace on / off (hop events + OTLP spans)", false),
     ("←→", "host", "select host (tab too)", false),
     ("↑↓", "edge", "select edge or series", false),
     ("w", "view", "view: last N seconds / whole run", false),
