@@ -245,3 +245,31 @@ fn bad_otel_settings_stop_the_host_with_the_variable_named() {
         assert!(text.contains(named) && text.contains(value), "{var}={value}: {text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hop_nobody_takes_ends_the_trace_with_a_lost_span() {
+    let receiver = Receiver::http().await.unwrap();
+    let mut ring = ring_exporting_to(&receiver, "http/protobuf").await;
+    ring.kill_host("west");
+    // east → north → (west is gone): north retries, then reports it lost.
+    let packet = one_packet(&ring, r#"{"ttl":8,"trace":true}"#);
+    receiver
+        .wait_for(Duration::from_secs(30), "a packet.lost span", |got| {
+            of_packet(&got.spans, packet).iter().any(|s| s.name == "packet.lost")
+        })
+        .await;
+    let spans = receiver.spans();
+    let mine = of_packet(&spans, packet);
+    let lost = mine.iter().find(|s| s.name == "packet.lost").unwrap();
+    assert_eq!(lost.status_code, STATUS_ERROR, "{lost:#?}");
+    assert_eq!(lost.attr("lwc.loss.reason"), Some("unreachable"));
+    assert_eq!(lost.attr("lwc.target"), Some("west"));
+    assert_eq!(lost.host, "north");
+    let sender = mine
+        .iter()
+        .find(|s| s.span_id == lost.parent_span_id)
+        .expect("the lost span's parent is an invocation span of the packet");
+    assert_eq!(sender.attr("lwc.component"), Some("north"));
+    assert_eq!(sender.attr("lwc.outcome"), Some("forwarded"));
+    assert!(mine.iter().all(|s| s.trace_id == lost.trace_id));
+}

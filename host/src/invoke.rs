@@ -99,17 +99,41 @@ impl ProbeComponent {
             if let Some(m) = &otel.metrics {
                 m.overloaded(&self.name);
             }
-            if let Some(mut span) = span {
-                span.set(KeyValue::new("lwc.outcome", "lost"));
-                span.end(Some(format!("lost (overloaded): {detail}")));
+            if let Some(span) = span {
+                end_span(span, None, Fate::Lost(LostReason::Overloaded, detail));
             }
             node.lattice.finished(&hop).await;
             return;
         }
+        let (called, invoke_us) = self.invoke(rt, node, &hop, span.as_ref()).await;
+        let Called {
+            outcome,
+            forwarded,
+            link,
+            forward_loss,
+        } = called;
+        let fate = match (self.settle(node, &hop, outcome, forwarded).await, forward_loss) {
+            // The guest forwarded, but the hop went nowhere (no link, drop).
+            (Fate::Forwarded, Some((reason, detail))) => Fate::Lost(reason, detail),
+            (fate, _) => fate,
+        };
+        if let Some(m) = &otel.metrics {
+            let latency_s = hop.recv_ns.saturating_sub(hop.sent_ns) as f64 / 1e9;
+            m.invocation(&self.name, &hop.caller, fate.metric(), invoke_us as f64 / 1e6, latency_s);
+        }
+        if let Some(span) = span {
+            end_span(span, link, fate);
+        }
+        node.lattice.finished(&hop).await;
+    }
+
+    /// Call the guest, count and record the invocation; returns what the
+    /// guest did and how long it took (µs).
+    async fn invoke(&self, rt: &Runtime, node: &Arc<Node>, hop: &Inbound, span: Option<&Running>) -> (Called, u64) {
         let counters = &node.ledger().counters;
         counters.invocations.fetch_add(1, Relaxed);
         let started = Instant::now();
-        let called = self.call(rt, node, &hop, span.as_ref()).await;
+        let called = self.call(rt, node, hop, span).await;
         let invoke_us = started.elapsed().as_micros() as u64;
         let latency_us = hop.recv_ns.saturating_sub(hop.sent_ns) / 1_000;
         node.ledger().metrics.hop(&self.name, &hop.caller, latency_us, invoke_us);
@@ -118,26 +142,8 @@ impl ProbeComponent {
             Outcome::Trap(_) => counters.trap.fetch_add(1, Relaxed),
             Outcome::Timeout => counters.timeout.fetch_add(1, Relaxed),
         };
-        self.publish_hop(node, &hop, &called.outcome, invoke_us).await;
-        let Called {
-            outcome,
-            forwarded,
-            link,
-            forward_loss,
-        } = called;
-        let fate = self.settle(node, &hop, outcome, forwarded).await;
-        let fate = match (fate, forward_loss) {
-            (Fate::Forwarded, Some((reason, detail))) => Fate::Lost(reason, detail),
-            (fate, _) => fate,
-        };
-        if let Some(m) = &otel.metrics {
-            let latency_s = latency_us as f64 / 1e6;
-            m.invocation(&self.name, &hop.caller, fate.metric(), invoke_us as f64 / 1e6, latency_s);
-        }
-        if let Some(span) = span {
-            end_span(span, link, fate);
-        }
-        node.lattice.finished(&hop).await;
+        self.publish_hop(node, hop, &called.outcome, invoke_us).await;
+        (called, invoke_us)
     }
 
     /// The invocation's span, if the hop carries a sampled trace context.
