@@ -533,14 +533,17 @@ impl RecentHops {
     }
 }
 
+/// How long an ack batch collects entries after its first one.
+const ACK_BATCH_WINDOW: Duration = Duration::from_millis(5);
+
 /// Batch acks per sender: flush a sender's batch when it is full, and every
-/// batch a millisecond after its first entry.
+/// batch [`ACK_BATCH_WINDOW`] after its first entry.
 pub async fn run_acker(client: Client, mut rx: mpsc::Receiver<(Subject, u64, AckStatus)>) {
     // Keyed by the reply subject's text (Subject is not Hash).
     let mut batches: HashMap<String, Vec<(u64, AckStatus)>> = HashMap::new();
     while let Some((reply, id, status)) = rx.recv().await {
         batches.entry(reply.to_string()).or_default().push((id, status));
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(1);
+        let deadline = tokio::time::Instant::now() + ACK_BATCH_WINDOW;
         loop {
             tokio::select! {
                 next = rx.recv() => match next {
