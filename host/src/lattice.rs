@@ -11,7 +11,7 @@
 //! component, and acks it on receipt, batched per sender ([`run_acker`]).
 
 use anyhow::{Context, Result};
-use async_nats::{Client, HeaderMap, Subject, Subscriber};
+use async_nats::{Client, HeaderMap, HeaderName, Subject, Subscriber};
 use bytes::Bytes;
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -484,15 +484,21 @@ impl Lattice {
 
 /// The headers of one hop (and of its re-sends, which must carry the same).
 fn hop_headers(hop: &OutHop, give_up_ns: u64) -> HeaderMap {
+    // Names built once: parsing a name from a string costs on every hop.
+    const CALLER: HeaderName = HeaderName::from_static(headers::CALLER);
+    const SENT_NS: HeaderName = HeaderName::from_static(headers::SENT_NS);
+    const GIVE_UP_NS: HeaderName = HeaderName::from_static(headers::GIVE_UP_NS);
+    const TRACE: HeaderName = HeaderName::from_static(headers::TRACE);
+    const TRACEPARENT: HeaderName = HeaderName::from_static(headers::TRACEPARENT);
     let mut hdrs = HeaderMap::new();
-    hdrs.insert(headers::CALLER, hop.from.as_ref());
-    hdrs.insert(headers::SENT_NS, hop.sent_ns.to_string());
-    hdrs.insert(headers::GIVE_UP_NS, give_up_ns.to_string());
+    hdrs.insert(CALLER, hop.from.as_ref());
+    hdrs.insert(SENT_NS, hop.sent_ns.to_string());
+    hdrs.insert(GIVE_UP_NS, give_up_ns.to_string());
     if hop.trace {
-        hdrs.insert(headers::TRACE, "1");
+        hdrs.insert(TRACE, "1");
     }
     if let Some(tp) = &hop.traceparent {
-        hdrs.insert(headers::TRACEPARENT, tp.as_str());
+        hdrs.insert(TRACEPARENT, tp.as_str());
     }
     hdrs
 }
