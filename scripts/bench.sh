@@ -49,11 +49,13 @@ trap 'rm -f -- "$out"' EXIT
 target/release/lwc-bench --nats-server "$nats" --root "$LWC_ROOT" "${args[@]}" | tee "$out"
 
 if ((quick == 0)); then
+    # Before results.md is rewritten: rewriting it would count as a change.
+    revision="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ', uncommitted changes')"
     {
         echo "# lwc benchmark results"
         echo
         echo "Produced by \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
-        echo "($(uname -sm); git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ', uncommitted changes'))."
+        echo "($(uname -sm); git $revision)."
         echo
         # The table and the aims line; not the JSON line.
         grep -v '^{' "$out"
