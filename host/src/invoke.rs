@@ -211,7 +211,8 @@ impl ProbeComponent {
         let mut called = Called {
             outcome: Outcome::Ok,
             forwarded: guest.forwarded,
-            link: guest.link_name.clone(),
+            // Only a span reports it: no copy per hop otherwise.
+            link: span.and_then(|_| guest.link_name.clone()),
             forward_loss: guest.forward_loss.take(),
         };
         match res {
