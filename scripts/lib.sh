@@ -5,8 +5,6 @@
 #   lwc_root            print the project root (the parent of scripts/)
 #   find_nats_server    print the path of a working nats-server, or fail
 #   build_all           the project's one build: native + wasm components
-#   port_in_use PORT    true if something listens on 127.0.0.1:PORT
-#   free_port [PREF]    print PREF if free, otherwise some free port
 
 # Resolved from this file's own location so every script works from any cwd.
 lwc_root() {
@@ -62,29 +60,4 @@ build_all() {
         # lwc-runaway is a misbehaving probe the tests use.
         cargo build --release --target wasm32-wasip2 -p lwc-probe -p lwc-control -p lwc-runaway
     )
-}
-
-# bash's /dev/tcp: a connect that succeeds means someone listens there.
-port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-free_port() {
-    local pref=${1:-} p i
-    if [[ -n $pref ]] && ! port_in_use "$pref"; then
-        printf '%s\n' "$pref"
-        return 0
-    fi
-    # 10000-29999: below Linux's ephemeral range (32768+), so outgoing
-    # connections do not take it between our check and the bind, and below
-    # the control host's default HTTP port 30000.
-    for ((i = 0; i < 200; i++)); do
-        p=$((10000 + RANDOM % 20000))
-        if ! port_in_use "$p"; then
-            printf '%s\n' "$p"
-            return 0
-        fi
-    done
-    lwc_say "no free port found on 127.0.0.1"
-    return 1
 }
