@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use crate::endpoint::{Endpoint, Refusal};
+use crate::load::{self, LoadSpec, LoadState, LoadStatus};
 use crate::plane::{self, ChaosPatch, CtlError, HostChaos, Link};
 use crate::request::{self, BadRequest, MAX_BODY_BYTES};
 
@@ -23,6 +24,9 @@ pub trait ControlPlane {
     fn put_link(&mut self, link: &Link) -> Result<Vec<Link>, CtlError>;
     fn delete_link(&mut self, source: &str, name: &str) -> Result<Vec<Link>, CtlError>;
     fn status(&mut self) -> String;
+    fn start_load(&mut self, spec: &LoadSpec) -> Result<LoadStatus, CtlError>;
+    fn get_load(&mut self) -> LoadState;
+    fn stop_load(&mut self) -> LoadState;
 }
 
 /// Why the body of a request could not be read.
@@ -45,8 +49,12 @@ pub struct Reply {
 
 impl Reply {
     fn ok(body: String) -> Reply {
+        Reply::with_status(200, body)
+    }
+
+    fn with_status(status: u16, body: String) -> Reply {
         Reply {
-            status: 200,
+            status,
             allow: None,
             body,
         }
@@ -149,6 +157,16 @@ fn answer(
                 }
             }
         }
+        Endpoint::PostLoad => {
+            let spec = load::parse_load(body()?)?;
+            // Accepted, not done: the load runs on after the answer.
+            return Ok(Reply::with_status(
+                202,
+                load::started_answer(&plane.start_load(&spec)?),
+            ));
+        }
+        Endpoint::GetLoad => load::state_answer(&plane.get_load()),
+        Endpoint::DeleteLoad => load::state_answer(&plane.stop_load()),
     }))
 }
 

@@ -19,6 +19,12 @@ pub enum Endpoint {
     DeleteLinks,
     /// `GET /status`: hosts, components, links and ledger counters.
     GetStatus,
+    /// `POST /load`: start steady injection on the control host.
+    PostLoad,
+    /// `GET /load`: the running load and the last one that ended.
+    GetLoad,
+    /// `DELETE /load`: stop the running load.
+    DeleteLoad,
 }
 
 impl Endpoint {
@@ -27,7 +33,11 @@ impl Endpoint {
     pub fn reads_body(self) -> bool {
         matches!(
             self,
-            Endpoint::PostPackets | Endpoint::PutChaos | Endpoint::PutLinks | Endpoint::DeleteLinks
+            Endpoint::PostPackets
+                | Endpoint::PutChaos
+                | Endpoint::PutLinks
+                | Endpoint::DeleteLinks
+                | Endpoint::PostLoad
         )
     }
 }
@@ -50,6 +60,14 @@ fn methods(path: &str) -> Option<(&'static str, &'static [(&'static str, Endpoin
             ],
         ),
         "/status" => ("GET", &[("GET", Endpoint::GetStatus)]),
+        "/load" => (
+            "GET, POST, DELETE",
+            &[
+                ("GET", Endpoint::GetLoad),
+                ("POST", Endpoint::PostLoad),
+                ("DELETE", Endpoint::DeleteLoad),
+            ],
+        ),
         _ => return None,
     })
 }
@@ -123,6 +141,9 @@ mod tests {
             ("PUT", "/links", Endpoint::PutLinks),
             ("DELETE", "/links", Endpoint::DeleteLinks),
             ("GET", "/status", Endpoint::GetStatus),
+            ("POST", "/load", Endpoint::PostLoad),
+            ("GET", "/load", Endpoint::GetLoad),
+            ("DELETE", "/load", Endpoint::DeleteLoad),
         ] {
             assert_eq!(resolve(method, path), Ok(endpoint), "{method} {path}");
         }
@@ -135,6 +156,7 @@ mod tests {
             Endpoint::PutChaos,
             Endpoint::PutLinks,
             Endpoint::DeleteLinks,
+            Endpoint::PostLoad,
         ] {
             assert!(endpoint.reads_body(), "{endpoint:?}");
         }
@@ -143,6 +165,8 @@ mod tests {
             Endpoint::GetChaos,
             Endpoint::GetLinks,
             Endpoint::GetStatus,
+            Endpoint::GetLoad,
+            Endpoint::DeleteLoad,
         ] {
             assert!(!endpoint.reads_body(), "{endpoint:?}");
         }
@@ -223,6 +247,12 @@ mod tests {
                 "/status",
                 "GET",
                 "method PUT not allowed on /status; use GET",
+            ),
+            (
+                "PUT",
+                "/load",
+                "GET, POST, DELETE",
+                "method PUT not allowed on /load; use GET, POST or DELETE",
             ),
             (
                 "HEAD",

@@ -10,6 +10,7 @@ use wstd::http::{Body, BodyExt, Error, HeaderValue, Request, Response, StatusCod
 
 use crate::api::{self, BodyError, ControlPlane, Reply};
 use crate::endpoint;
+use crate::load::{LoadSpec, LoadState, LoadStatus};
 use crate::plane::{ChaosPatch, CtlError, HostChaos, Link};
 use crate::request::MAX_BODY_BYTES;
 
@@ -106,6 +107,51 @@ impl ControlPlane for Host {
     fn status(&mut self) -> String {
         cp::status()
     }
+
+    fn start_load(&mut self, spec: &LoadSpec) -> Result<LoadStatus, CtlError> {
+        let spec = cp::LoadSpec {
+            rate: spec.rate,
+            ttl: spec.ttl,
+            chaos: spec.chaos,
+            route: spec.route.clone(),
+            duration_s: spec.duration_s,
+        };
+        cp::start_load(&spec)
+            .map(from_wit_load)
+            .map_err(from_wit_error)
+    }
+
+    fn get_load(&mut self) -> LoadState {
+        from_wit_load_state(cp::get_load())
+    }
+
+    fn stop_load(&mut self) -> LoadState {
+        from_wit_load_state(cp::stop_load())
+    }
+}
+
+fn from_wit_load(s: cp::LoadStatus) -> LoadStatus {
+    LoadStatus {
+        spec: LoadSpec {
+            rate: s.spec.rate,
+            ttl: s.spec.ttl,
+            chaos: s.spec.chaos,
+            route: s.spec.route,
+            duration_s: s.spec.duration_s,
+        },
+        started_ns: s.started_ns,
+        injected: s.injected,
+        late_p99_us: s.late_p99_us,
+        late_max_us: s.late_max_us,
+        running: s.running,
+    }
+}
+
+fn from_wit_load_state(state: cp::LoadState) -> LoadState {
+    LoadState {
+        running: state.running.map(from_wit_load),
+        last: state.last.map(from_wit_load),
+    }
 }
 
 fn from_wit_chaos(hosts: Vec<cp::HostChaos>) -> Vec<HostChaos> {
@@ -137,6 +183,7 @@ fn from_wit_error(error: cp::CtlError) -> CtlError {
     match error {
         cp::CtlError::BadRequest(message) => CtlError::BadRequest(message),
         cp::CtlError::Unavailable(message) => CtlError::Unavailable(message),
+        cp::CtlError::Conflict(message) => CtlError::Conflict(message),
     }
 }
 

@@ -8,6 +8,7 @@
 //!   query strings into an [`request::Inject`], the JSON-object body machinery
 //!   every endpoint shares, and the error body.
 //! - [`plane`]: bodies and answers of `/chaos` and `/links`.
+//! - [`load`]: the `POST /load` body and the answers of `/load`.
 //! - [`api`]: what each endpoint does, against a [`api::ControlPlane`] (the
 //!   host functions), giving a status and a JSON body.
 //! - `http` (wasm32 only): the wit-bindgen bindings of the `control` world,
@@ -19,6 +20,7 @@
 
 pub mod api;
 pub mod endpoint;
+pub mod load;
 pub mod plane;
 pub mod request;
 

@@ -83,6 +83,8 @@ pub enum CtlError {
     BadRequest(String),
     /// The lattice did not confirm the change in time: 503.
     Unavailable(String),
+    /// The request conflicts with what runs (a second load): 409.
+    Conflict(String),
 }
 
 impl CtlError {
@@ -91,13 +93,16 @@ impl CtlError {
         match self {
             CtlError::BadRequest(_) => 400,
             CtlError::Unavailable(_) => 503,
+            CtlError::Conflict(_) => 409,
         }
     }
 
     /// The message for the `{"error":…}` body.
     pub fn message(&self) -> &str {
         match self {
-            CtlError::BadRequest(message) | CtlError::Unavailable(message) => message,
+            CtlError::BadRequest(message)
+            | CtlError::Unavailable(message)
+            | CtlError::Conflict(message) => message,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! - `wasmcloud:lwc/packet-looper.process`: the next hop, resolved by link
 //!   name; returns as soon as the hop is handed to the lattice
 //! - `wasi:logging/logging.log`: to the host log (target `guest`)
-//! - `wasmcloud:lwc/control-plane`: packet ids and tracing, for control only
+//! - `wasmcloud:lwc/control-plane`: packet ids, tracing, chaos, links and
+//!   steady load ([`crate::load`]), for control only
 
 use anyhow::{bail, Result};
 use std::collections::HashSet;
@@ -16,6 +17,7 @@ use crate::bindings::probe::wasi::logging::logging::{self, Level};
 use crate::bindings::probe::wasmcloud::bus::lattice;
 use crate::bindings::probe::wasmcloud::lwc::packet_looper;
 use crate::ctl::{ChaosPatch, CtlError};
+use crate::load;
 use crate::node::{Forward, Node};
 use crate::otel::logs::GuestRecord;
 use crate::otel::spans::RequestTrace;
@@ -327,11 +329,96 @@ impl control_plane::Host for HostState {
         Ok(self.guest.node.reserve_packet_ids(count))
     }
 
+    async fn start_load(
+        &mut self,
+        spec: control_plane::LoadSpec,
+    ) -> Result<Result<control_plane::LoadStatus, control_plane::CtlError>> {
+        let spec = load::LoadSpec {
+            rate: spec.rate,
+            ttl: spec.ttl,
+            chaos: spec.chaos,
+            route: spec.route,
+            duration_s: spec.duration_s,
+        };
+        let injector = Arc::new(NodeInjector {
+            node: Arc::downgrade(&self.guest.node),
+            from: self.guest.component.clone(),
+        });
+        let started = load::slot_for(&self.guest.node).start(spec, injector);
+        Ok(started
+            .map(to_wit_load)
+            .map_err(|busy| control_plane::CtlError::Conflict(busy.to_string())))
+    }
+
+    async fn get_load(&mut self) -> Result<control_plane::LoadState> {
+        Ok(to_wit_load_state(load::slot_for(&self.guest.node).get()))
+    }
+
+    async fn stop_load(&mut self) -> Result<control_plane::LoadState> {
+        let slot = load::slot_for(&self.guest.node);
+        Ok(to_wit_load_state(slot.stop().await))
+    }
+
     async fn mark_traced(&mut self, packet: u64) -> Result<()> {
         // Bounded: a request marks at most as many packets as it injects.
         if self.guest.traced.len() < 100_000 {
             self.guest.traced.insert(packet);
         }
         Ok(())
+    }
+}
+
+/// The load scheduler's way onto the lattice: injection as the control
+/// component's own `process` call does it, while the host is alive.
+struct NodeInjector {
+    node: std::sync::Weak<Node>,
+    from: Arc<str>,
+}
+
+impl load::Injector for NodeInjector {
+    fn inject(&self, spec: &load::LoadSpec, count: u32) -> load::InjectFuture<'_> {
+        let spec = spec.clone();
+        Box::pin(async move {
+            let Some(node) = self.node.upgrade() else {
+                return false;
+            };
+            let first = node.reserve_packet_ids(count);
+            for packet in first..first + u64::from(count) {
+                let inv = Invocation {
+                    packet,
+                    ttl: spec.ttl,
+                    chaos: spec.chaos,
+                    hops: 1,
+                    hop_id: 0,
+                    route: spec.route.clone(),
+                };
+                node.inject(&self.from, "default", inv, false, None).await;
+            }
+            true
+        })
+    }
+}
+
+fn to_wit_load(s: load::LoadStatus) -> control_plane::LoadStatus {
+    control_plane::LoadStatus {
+        spec: control_plane::LoadSpec {
+            rate: s.spec.rate,
+            ttl: s.spec.ttl,
+            chaos: s.spec.chaos,
+            route: s.spec.route,
+            duration_s: s.spec.duration_s,
+        },
+        started_ns: s.started_ns,
+        injected: s.injected,
+        late_p99_us: s.late_p99_us,
+        late_max_us: s.late_max_us,
+        running: s.running,
+    }
+}
+
+fn to_wit_load_state(state: load::LoadState) -> control_plane::LoadState {
+    control_plane::LoadState {
+        running: state.running.map(to_wit_load),
+        last: state.last.map(to_wit_load),
     }
 }

@@ -18,6 +18,7 @@
 //! - [`chaos`]: host-side fault injection
 //! - [`ctl`]: the control plane: links and chaos changed at run time
 //! - [`ledger`]: packet events and counters
+//! - [`load`]: steady open-loop injection (`/load`) on the control host
 //! - [`http`]: serving the control component over HTTP
 //! - [`telemetry`]: heartbeat, health, NATS connection state
 //! - [`metrics`]: latency histograms per edge and component, published every second
@@ -32,6 +33,7 @@ pub mod imports;
 pub mod invoke;
 pub mod lattice;
 pub mod ledger;
+pub mod load;
 pub mod metrics;
 pub mod links;
 pub mod manifest;

@@ -12,6 +12,7 @@ struct Recorder {
     status: String,
     /// If set, every set / put / delete fails with it.
     fail: Option<CtlError>,
+    load: LoadState,
 }
 
 impl Recorder {
@@ -26,6 +27,7 @@ impl Recorder {
             }],
             status: r#"{"hosts":[],"ledger":{"injected":0}}"#.to_string(),
             fail: None,
+            load: LoadState::default(),
         }
     }
 
@@ -117,6 +119,40 @@ impl ControlPlane for Recorder {
     fn status(&mut self) -> String {
         self.calls.push("status".to_string());
         self.status.clone()
+    }
+
+    fn start_load(&mut self, spec: &LoadSpec) -> Result<LoadStatus, CtlError> {
+        self.calls.push(format!(
+            "start_load {} {} {} {} {}",
+            spec.rate, spec.ttl, spec.chaos, spec.route, spec.duration_s
+        ));
+        if self.load.running.is_some() {
+            return Err(CtlError::Conflict("a load is running".to_string()));
+        }
+        let status = LoadStatus {
+            spec: spec.clone(),
+            started_ns: 5,
+            injected: 0,
+            late_p99_us: 0,
+            late_max_us: 0,
+            running: true,
+        };
+        self.load.running = Some(status.clone());
+        Ok(status)
+    }
+
+    fn get_load(&mut self) -> LoadState {
+        self.calls.push("get_load".to_string());
+        self.load.clone()
+    }
+
+    fn stop_load(&mut self) -> LoadState {
+        self.calls.push("stop_load".to_string());
+        if let Some(mut running) = self.load.running.take() {
+            running.running = false;
+            self.load.last = Some(running);
+        }
+        self.load.clone()
     }
 }
 
@@ -610,5 +646,47 @@ fn bad_injections_call_nothing() {
         call(&mut plane, "GET", "/?chaos=101", ""),
         error(400, r#"chaos must be an integer 0..=100, got "101""#)
     );
+    assert!(plane.calls.is_empty(), "{:?}", plane.calls);
+}
+
+// --- load ------------------------------------------------------------------------
+
+#[test]
+fn load_starts_with_202_conflicts_with_409_and_stops() {
+    let mut plane = Recorder::new();
+    let body = r#"{"rate":200,"ttl":50,"duration_s":30}"#;
+    let reply = call(&mut plane, "POST", "/load", body);
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let answer: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(answer["load"]["rate"], 200);
+    assert_eq!(answer["load"]["running"], true);
+    assert_eq!(plane.calls, ["start_load 200 50 0 default 30"]);
+
+    assert_eq!(
+        call(&mut plane, "POST", "/load", body),
+        error(409, "a load is running")
+    );
+    let got = call(&mut plane, "GET", "/load", "ignored");
+    let answer: serde_json::Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!(answer["load"]["ttl"], 50);
+    assert!(answer["last"].is_null());
+
+    let stopped = call(&mut plane, "DELETE", "/load", "");
+    let answer: serde_json::Value = serde_json::from_str(&stopped.body).unwrap();
+    assert_eq!(stopped.status, 200);
+    assert!(answer["load"].is_null());
+    assert_eq!(answer["last"]["running"], false);
+}
+
+#[test]
+fn bad_load_bodies_are_400_and_call_nothing() {
+    let mut plane = Recorder::new();
+    for (body, message) in [
+        (r#"{"duration_s":3}"#, "missing required field \"rate\""),
+        (r#"{"rate":0,"duration_s":3}"#, "rate must be an integer 1..=100000, got 0"),
+        (r#"{"rate":9,"duration_s":86401}"#, "duration_s must be an integer 1..=86400, got 86401"),
+    ] {
+        assert_eq!(call(&mut plane, "POST", "/load", body), error(400, message), "{body}");
+    }
     assert!(plane.calls.is_empty(), "{:?}", plane.calls);
 }
