@@ -336,3 +336,21 @@ fn bad_input_gets_clear_errors_and_starts_nothing() {
     assert!(!lwc.state().join("nats.pid").exists(), "nothing started");
     assert!(processes_mentioning(&lwc.root()).is_empty());
 }
+
+#[test]
+fn dash_and_experiment_hand_over_to_their_binaries() {
+    let lwc = Lwc::new();
+    // Flags after `--` go to lwc-dash itself.
+    let out = lwc.run(&["dash", "--", "--help"]);
+    assert!(out.status.success() && text(&out).contains("lwc-dash"), "{}", text(&out));
+    // lwc-lab (lab/) may or may not be built: either it refuses the missing
+    // file, or lwc says it is missing and how to build it.
+    let out = lwc.run(&["experiment", "/nonexistent/x.toml"]);
+    let msg = text(&out);
+    assert!(!out.status.success(), "{msg}");
+    if release_dir().join("lwc-lab").exists() {
+        assert!(msg.contains("x.toml"), "lwc-lab names the file: {msg}");
+    } else {
+        assert!(msg.contains("lwc-lab not found") && msg.contains("cargo build --release -p lwc-lab"), "{msg}");
+    }
+}
