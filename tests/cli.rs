@@ -354,3 +354,19 @@ fn dash_and_experiment_hand_over_to_their_binaries() {
         assert!(msg.contains("lwc-lab not found") && msg.contains("cargo build --release -p lwc-lab"), "{msg}");
     }
 }
+
+#[test]
+fn ring_sh_keeps_its_flags() {
+    let ring_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ring.sh");
+    let run = |args: &[&str]| Command::new(&ring_sh).args(args).env("LWC_NO_BUILD", "1").stdin(Stdio::null()).output().unwrap();
+    let help = text(&run(&["--help"]));
+    for flag in ["--detach", "--stop", "--start HOST", "--kill HOST", "--restart-nats", "LWC_MANIFEST", "LWC_DASH",
+                 "LWC_NO_BUILD", "LWC_READY_TIMEOUT", "LWC_NATS_SERVER", "LWC_HOST_BIN", "LWC_HOST_ARGS"] {
+        assert!(help.contains(flag), "--help mentions {flag}: {help}");
+    }
+    let out = run(&["--bogus"]);
+    assert!(!out.status.success() && text(&out).contains("unknown argument '--bogus'"), "{}", text(&out));
+    // Checked before anything touches the repo's .lwc/: the hosts are listed.
+    let out = run(&["--kill"]);
+    assert!(!out.status.success() && text(&out).contains("missing HOST") && text(&out).contains("north"), "{}", text(&out));
+}
