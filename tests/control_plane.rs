@@ -164,9 +164,12 @@ async fn bad_control_requests_get_400_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_hosts_components_links_and_ledger() {
     let ring = Ring::start().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await; // a heartbeat from everyone
-    let (status, st) = ring.get("/status");
-    assert_eq!(status, 200, "{st}");
+    // Hosts appear in /status with their first heartbeat.
+    let st = ring
+        .wait_status(Duration::from_secs(10), "five hosts in /status", |st| {
+            st["hosts"].as_array().is_some_and(|h| h.len() >= 5)
+        })
+        .await;
     let hosts = st["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), 5);
     assert!(hosts.iter().all(|h| h["up"] == true), "{st}");
@@ -186,7 +189,11 @@ async fn a_host_down_for_a_while_loses_hops_then_serves_again() {
     assert_eq!(lost.len(), 1, "{events:?}");
     assert_eq!((lost[0].reason.as_str(), lost[0].at.as_str()), ("unreachable", "north"));
 
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // North says when its outage is over, in its heartbeat.
+    ring.wait_heartbeats(Duration::from_secs(10), "north up again", |hbs| {
+        hbs.iter().any(|h| h.host == "north" && !h.down)
+    })
+    .await;
     let (hops, events) = traced_hops(&ring, r#"{"ttl":4,"trace":true}"#).await;
     assert_eq!(hops.len(), 5, "{events:?}");
 }

@@ -5,7 +5,7 @@
 //! The pseudo-terminal is a plain `openpty` (no tmux needed); `vt100` turns
 //! what the dashboard writes into the screen a person would see.
 
-use lwc_tests::{release_dir, Ring};
+use lwc_tests::{release_dir, wait, Ring};
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -13,7 +13,8 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 const ROWS: u16 = 36;
 const COLS: u16 = 120;
@@ -34,6 +35,8 @@ struct Pty {
     child: Child,
     master: std::fs::File,
     screen: Arc<Mutex<vt100::Parser>>,
+    /// Signalled when the reader has read everything the program wrote.
+    drained: mpsc::Receiver<()>,
 }
 
 impl Pty {
@@ -73,6 +76,7 @@ impl Pty {
         let (rows, cols) = (NonZeroU16::new(ROWS).unwrap(), NonZeroU16::new(COLS).unwrap());
         let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let (mut reader, parser) = (master.try_clone()?, screen.clone());
+        let (done, drained) = mpsc::channel();
         std::thread::spawn(move || {
             let mut buf = [0u8; 64 * 1024];
             // Ends with EIO once the program exits and the slave closes.
@@ -82,8 +86,14 @@ impl Pty {
                 }
                 parser.lock().unwrap().process(&buf[..n]);
             }
+            let _ = done.send(());
         });
-        Ok(Pty { child, master, screen })
+        Ok(Pty {
+            child,
+            master,
+            screen,
+            drained,
+        })
     }
 
     fn contents(&self) -> String {
@@ -97,17 +107,12 @@ impl Pty {
 
     /// Wait until the screen satisfies `done`; panic with the screen if not.
     async fn wait_for(&self, within: Duration, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + within;
-        loop {
+        let waited = wait::until_async(within, what, || {
             let screen = self.contents();
-            if done(&screen) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out after {within:?} waiting for {what}; the screen:\n{screen}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            Ok(done(&screen).then_some(screen))
+        })
+        .await;
+        waited.unwrap_or_else(|e| panic!("{e}; the screen:\n{}", self.contents()))
     }
 }
 
@@ -130,6 +135,11 @@ fn row_cells(screen: &str, label: &str) -> Option<Vec<String>> {
             .collect();
         Some(cells)
     })
+}
+
+/// The count cell of `label`'s row, as a number.
+fn count_of(screen: &str, label: &str) -> Option<u64> {
+    row_cells(screen, label)?.get(5)?.parse().ok()
 }
 
 fn is_duration(cell: &str) -> bool {
@@ -170,6 +180,9 @@ async fn dashboard_shows_the_ring_and_injects_with_i() {
                     row_cells(s, label).is_some_and(|c| c.len() == 7 && c[..5].iter().all(|v| is_duration(v)))
                 })
                 && s.contains("ledger injected 1  expired 1  lost 0  in flight 0")
+                // The ledger and the histograms come on separate 1 s timers:
+                // wait until the histograms count every hop too.
+                && count_of(s, "invoke east").is_some_and(|n| n >= 26)
         })
         .await;
     // One packet of ttl 100 from control: one control→east hop, and 101
@@ -181,17 +194,14 @@ async fn dashboard_shows_the_ring_and_injects_with_i() {
 
     // q: quit cleanly, leaving the alternate screen.
     pty.press("q");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = pty.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "lwc-dash did not quit on q");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = wait::until_async(Duration::from_secs(10), "lwc-dash to quit on q", || Ok(pty.child.try_wait()?))
+        .await
+        .unwrap();
     assert!(status.success(), "lwc-dash exited with {status}");
-    // Give the reader a moment for the last bytes.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The reader has everything once the pty's slave side closed.
+    pty.drained
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the pty closed after lwc-dash exited");
     let parser = pty.screen.lock().unwrap();
     assert!(!parser.screen().alternate_screen(), "the terminal was not restored");
     assert!(!parser.screen().hide_cursor(), "the cursor was left hidden");

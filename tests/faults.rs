@@ -48,10 +48,12 @@ async fn garbage_on_an_rpc_subject_leaves_the_host_serving() {
         // With and without a reply subject.
         client.publish(subject.clone(), g.clone()).await.unwrap();
         let reply = client.request(subject.clone(), g.clone());
-        if let Ok(Ok(msg)) = tokio::time::timeout(Duration::from_secs(2), reply).await {
-            let text = String::from_utf8_lossy(&msg.payload).to_string();
-            assert!(text.starts_with("error:"), "answered with an error: {text}");
-        }
+        let msg = tokio::time::timeout(Duration::from_secs(5), reply)
+            .await
+            .unwrap_or_else(|_| panic!("no answer to {} bytes of garbage", g.len()))
+            .unwrap_or_else(|e| panic!("request with {} bytes of garbage failed: {e}", g.len()));
+        let text = String::from_utf8_lossy(&msg.payload).to_string();
+        assert!(text.starts_with("error:"), "answered with an error: {text}");
     }
     client.flush().await.unwrap();
 
@@ -64,8 +66,11 @@ async fn garbage_on_an_rpc_subject_leaves_the_host_serving() {
     })
     .await;
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let hbs = ring.heartbeats().await.unwrap();
+    let hbs = ring
+        .wait_heartbeats(Duration::from_secs(10), "the garbage counted", |hbs| {
+            total(hbs, |h| h.counters.rejected.values().sum()) >= 9 && hbs.iter().any(|h| h.host == "east")
+        })
+        .await;
     let rejected = total(&hbs, |h| h.counters.rejected.values().sum());
     assert!(rejected >= 9, "rejections are counted: {rejected}");
     let east = hbs.iter().find(|h| h.host == "east").expect("east heartbeat");

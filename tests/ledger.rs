@@ -32,7 +32,7 @@ async fn packet_chaos_50_traps_but_every_packet_expires() {
     let ledger = ring.settled_ledger(20, Duration::from_secs(60)).await;
     adds_up(&ledger);
     assert_eq!(ledger["expired"], 20, "{ledger}");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Heartbeats sent from now on count every trap of those packets.
     let traps = total(&ring.heartbeats().await.unwrap(), |h| h.counters.trap);
     // 4,000 visits at 50%: far from 0 and from 4,000.
     assert!((1_000..3_000).contains(&traps), "traps counted: {traps}");
@@ -59,7 +59,11 @@ async fn killing_a_host_mid_flight_accounts_for_every_packet() {
     let (status, answer) = ring.post("/packets", r#"{"ttl":4000,"count":20}"#);
     assert_eq!(status, 200, "{answer}");
     assert_eq!(packet_ids(&answer).len(), 20);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Mid-flight: west has served some of their hops.
+    ring.wait_heartbeats(Duration::from_secs(10), "west to serve hops", |hbs| {
+        hbs.iter().any(|h| h.host == "west" && h.counters.invocations > 0)
+    })
+    .await;
     ring.kill_host("west");
 
     let ledger = ring.settled_ledger(20, Duration::from_secs(20)).await;
@@ -78,7 +82,11 @@ async fn a_nats_restart_mid_flight_loses_nothing_silently() {
     let mut ring = Ring::start_with(quick()).await.unwrap();
     let (status, answer) = ring.post("/packets", r#"{"ttl":3000,"count":20}"#);
     assert_eq!(status, 200, "{answer}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Mid-flight: the hosts are passing them round.
+    ring.wait_heartbeats(Duration::from_secs(10), "hops under way", |hbs| {
+        total(hbs, |h| h.counters.invocations) > 0
+    })
+    .await;
     ring.nats.restart().unwrap();
 
     let ledger = ring.settled_ledger(20, Duration::from_secs(30)).await;
@@ -106,16 +114,25 @@ async fn garbage_on_ctl_subjects_is_rejected_and_counted() {
         client.publish(subject.clone(), body.to_vec().into()).await.unwrap();
     }
     client.flush().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1300)).await;
 
-    let hbs = ring.heartbeats().await.unwrap();
+    let hbs = ring
+        .wait_heartbeats(Duration::from_secs(10), "the forgeries rejected", |hbs| {
+            total(hbs, |h| h.counters.rejected.get("ctl").copied().unwrap_or(0)) >= 5 * 4
+                && hbs.iter().any(|h| h.host == "east" && h.counters.rejected.contains_key("ack"))
+        })
+        .await;
     let ctl_rejected = total(&hbs, |h| h.counters.rejected.get("ctl").copied().unwrap_or(0));
     assert!(ctl_rejected >= 5 * 4, "each host rejects the 4 ctl forgeries: {ctl_rejected}");
     let east = hbs.iter().find(|h| h.host == "east").unwrap();
     assert_eq!(east.counters.rejected.get("ack"), Some(&1), "{:?}", east.counters.rejected);
 
     // Nothing changed: links, chaos, ledger.
-    let ledger = ring.ledger();
+    let ledger = ring
+        .wait_status(Duration::from_secs(10), "the forged expired rejected", |st| {
+            st["ledger"]["rejected"]["fate-for-unknown-packet"].as_u64().is_some_and(|n| n >= 1)
+        })
+        .await["ledger"]
+        .clone();
     assert_eq!(ledger["expired"], 0, "a forged expired is not counted: {ledger}");
     assert_eq!(ledger["rejected"]["fate-for-unknown-packet"], 1);
     let (_, hops, _) = traced(&ring, r#"{"ttl":8,"trace":true}"#).await;

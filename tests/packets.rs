@@ -53,8 +53,12 @@ async fn chaos_100_traps_every_probe_after_forwarding() {
         .count();
     assert_eq!(trapped_hops, 100);
     // Heartbeats are once a second: wait for the counters to catch up.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let after = total(&ring.heartbeats().await.unwrap(), |h| h.counters.trap);
+    let hbs = ring
+        .wait_heartbeats(Duration::from_secs(10), "100 traps counted", |hbs| {
+            total(hbs, |h| h.counters.trap) >= before + 100
+        })
+        .await;
+    let after = total(&hbs, |h| h.counters.trap);
     assert_eq!(after - before, 100, "hosts count the traps");
 }
 
