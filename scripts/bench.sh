@@ -9,9 +9,10 @@
 #
 # Builds (release) what it needs, then runs target/release/lwc-bench, which
 # starts its own nats-server (on a free port, with a token), a raw NATS ring of
-# four processes, and two five-host lwc rings of its own (fresh instances, then
-# --reuse 1000) on their own HTTP ports and lattices: a ring started by
-# scripts/ring.sh is left alone. Everything it starts is stopped at the end.
+# four processes, and five-host lwc rings of its own (fresh instances, then
+# --reuse 1000, then with OTLP export) on their own HTTP ports and lattices: a
+# ring started by scripts/ring.sh is left alone. Everything it starts is
+# stopped at the end. The table gives hop latency, hops/s and CPU µs per hop.
 #
 # Environment:
 #   LWC_NATS_SERVER=PATH   the nats-server binary to use (see scripts/lib.sh)
@@ -71,6 +72,10 @@ if ((quick == 0)); then
         echo "  \`counters.invocations\` between their first and last heartbeat in a"
         echo "  10 s window after 2 s of warm-up. Raw NATS: hop counters of the four"
         echo "  nodes over a 10 s window."
+        echo "- *CPU µs/hop*: user + system time (\`/proc/<pid>/stat\`) of every"
+        echo "  process of the ring, nats-server included (the hosts, or the raw"
+        echo "  ring's four nodes), over the same window as hops/s, divided by the"
+        echo "  hops in it. Steadier than hops/s on a shared machine."
         echo "- Raw NATS ring: four \`lwc-bench --node i\` processes (plain async-nats,"
         echo "  no wasm, no acks) on the same nats-server as the lwc rings."
         echo "- Hosts run with \`RUST_LOG=warn\` and their default flags otherwise."
