@@ -37,7 +37,8 @@ struct Ring {
 impl Ring {
     fn start(nats: &Nats, root: &Path, dir: &Path, setup: &Setup) -> Result<Ring> {
         let lattice = setup.lattice;
-        let http_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let http_plan = lwc_testkit::host::http_plan()?;
+        let http_port = http_plan.manifest_port();
         let manifest_text = std::fs::read_to_string(root.join("scripts/ring.toml"))
             .context("scripts/ring.toml")?
             .replace("\"../target/", &format!("\"{}/target/", root.display()))
@@ -46,6 +47,7 @@ impl Ring {
         let manifest = dir.join(format!("{lattice}.toml"));
         std::fs::write(&manifest, manifest_text)?;
         let cmd = HostCmd::new(&root.join("target/release/lwc-host"), &manifest, &nats.url, &nats.token)
+            .args(http_plan.host_args())
             .args(setup.host_args)
             // Extra flags for every host, to compare settings (as ring.sh).
             .args(std::env::var("LWC_HOST_ARGS").unwrap_or_default().split_whitespace())
@@ -57,14 +59,14 @@ impl Ring {
             let log = dir.join(format!("{lattice}-{host}.log"));
             hosts.push(cmd.clone().host(host).spawn(host, &ready(host), &log)?);
         }
+        let mut http = http_plan.url();
         for p in &mut hosts {
             let file = ready(&p.name);
-            lwc_testkit::host::wait_ready(p, &file, Duration::from_secs(120), false)?;
+            if let Some(addr) = lwc_testkit::host::wait_ready(p, &file, Duration::from_secs(120), false)?.http {
+                http = format!("http://{addr}");
+            }
         }
-        Ok(Ring {
-            http: format!("http://127.0.0.1:{http_port}"),
-            hosts,
-        })
+        Ok(Ring { http, hosts })
     }
 }
 

@@ -11,6 +11,48 @@ use std::time::Duration;
 
 use crate::process::Proc;
 
+/// How a control host's HTTP port is chosen. Today: a port found free and
+/// written into the manifest (racy: something else may bind it first).
+/// Once `lwc-host --http 127.0.0.1:0` reports its bound address in the
+/// ready file (`http=...`), [`http_plan`] returns `Bind`: the host picks the
+/// port and [`wait_ready`] reads it back. Only that function changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpPlan {
+    /// The manifest's control `http` is `127.0.0.1:PORT`.
+    Manifest(u16),
+    /// Hosts get `--http 127.0.0.1:0` and report what they bound.
+    Bind,
+}
+
+/// The one switch between the two ways of [`HttpPlan`].
+pub fn http_plan() -> Result<HttpPlan> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    Ok(HttpPlan::Manifest(port))
+}
+
+impl HttpPlan {
+    /// The port to write into the manifest (a placeholder when hosts bind).
+    pub fn manifest_port(self) -> u16 {
+        match self {
+            HttpPlan::Manifest(port) => port,
+            HttpPlan::Bind => 30000,
+        }
+    }
+
+    /// Flags for every host.
+    pub fn host_args(self) -> Vec<String> {
+        match self {
+            HttpPlan::Manifest(_) => Vec::new(),
+            HttpPlan::Bind => vec!["--http".into(), "127.0.0.1:0".into()],
+        }
+    }
+
+    /// The control URL before any host reported one.
+    pub fn url(self) -> String {
+        format!("http://127.0.0.1:{}", self.manifest_port())
+    }
+}
+
 /// What a ready file says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ready {

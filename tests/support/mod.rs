@@ -20,6 +20,7 @@ use lwc_wire::events::PacketEvent;
 use lwc_wire::status::Heartbeat;
 
 pub use lwc_testkit::{nats_server_bin, wait, Heartbeats, Nats, Proc, Tap};
+use lwc_testkit::host::{http_plan, HttpPlan};
 
 /// `target/release`, found from the running test binary (`target/release/deps/x`).
 pub fn release_dir() -> PathBuf {
@@ -106,23 +107,7 @@ pub struct Ring {
     pub lattice: String,
     pub hosts: Vec<Proc>,
     opts: RingOpts,
-}
-
-/// How the control host's HTTP port is chosen. Today: a port found free,
-/// written into the manifest (racy, see [`free_port`]). Once `lwc-host
-/// --http 127.0.0.1:0` reports its bound address in the ready file
-/// (`http=...`), this becomes `Bind`: the host picks the port and
-/// [`Ring::wait_ready`] reads it back. Only this function changes.
-fn http_plan() -> HttpPlan {
-    HttpPlan::Manifest(free_port())
-}
-
-enum HttpPlan {
-    /// The manifest's control `http` is `127.0.0.1:PORT`.
-    Manifest(u16),
-    /// Hosts get `--http 127.0.0.1:0` and report what they bound.
-    #[allow(dead_code, reason = "the switch of http_plan, once hosts report their port")]
-    Bind,
+    http_plan: HttpPlan,
 }
 
 impl Ring {
@@ -133,11 +118,8 @@ impl Ring {
     pub async fn start_with(opts: RingOpts) -> Result<Ring> {
         let dir = tempfile::tempdir()?;
         let nats = Nats::start(dir.path())?;
-        let port = match http_plan() {
-            HttpPlan::Manifest(port) => port,
-            // Replaced by the bound port once the control host is ready.
-            HttpPlan::Bind => 30000,
-        };
+        let http_plan = http_plan()?;
+        let port = http_plan.manifest_port();
         let manifest = dir.path().join("ring.toml");
         let text = match &opts.manifest {
             Some(text) => fill_manifest(text, port, &opts.lattice),
@@ -146,11 +128,13 @@ impl Ring {
         std::fs::write(&manifest, text)?;
         let mut ring = Ring {
             nats,
-            http: format!("http://127.0.0.1:{port}"),
+            // Moved to the bound port once a host reports one.
+            http: http_plan.url(),
             manifest,
             lattice: opts.lattice.clone(),
             hosts: Vec::new(),
             opts: opts.clone(),
+            http_plan,
             dir,
         };
         for host in &opts.hosts {
@@ -169,13 +153,11 @@ impl Ring {
     /// Start (or restart) one host process.
     pub fn start_host(&mut self, host: &str) -> Result<()> {
         let log = self.dir.path().join(format!("{host}.log"));
-        let mut cmd = lwc_testkit::HostCmd::new(&host_bin(), &self.manifest, &self.nats.url, &self.nats.token)
+        let cmd = lwc_testkit::HostCmd::new(&host_bin(), &self.manifest, &self.nats.url, &self.nats.token)
             .host(host)
+            .args(self.http_plan.host_args())
             .args(&self.opts.host_args)
             .envs(self.opts.env.iter().map(|(k, v)| (k, v)));
-        if matches!(http_plan(), HttpPlan::Bind) {
-            cmd = cmd.args(["--http", "127.0.0.1:0"]);
-        }
         let proc = cmd.spawn(host, &self.ready_file(host), &log)?;
         self.hosts.retain(|p| p.name != host);
         self.hosts.push(proc);
