@@ -35,9 +35,14 @@ pub struct Args {
     #[arg(long, env = "LWC_LATTICE")]
     pub lattice: Option<String>,
 
-    /// Seconds of history in the window view.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    /// Seconds of history in the chart (latency and fates over time).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=600))]
     pub window: u64,
+
+    /// Seconds the latency table's window view covers (`w` toggles it with
+    /// the whole run).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub table_window: u64,
 
     /// Frames per second.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
@@ -55,7 +60,10 @@ pub struct Config {
     pub nats_token: Option<String>,
     pub http: String,
     pub lattice: String,
+    /// The latency table's window.
     pub window: Duration,
+    /// The chart's span (`--window`).
+    pub span: Duration,
     pub frame: Duration,
     /// The ring.env that filled a gap, if any (shown in the header).
     pub ring_env: Option<PathBuf>,
@@ -99,7 +107,8 @@ impl Args {
             nats_token,
             http: http.trim_end_matches('/').to_string(),
             lattice,
-            window: Duration::from_secs(self.window),
+            window: Duration::from_secs(self.table_window),
+            span: Duration::from_secs(self.window),
             frame: Duration::from_millis(1000 / self.fps.max(1)),
             ring_env: env_file.filter(|_| used_file),
         })
@@ -175,6 +184,11 @@ mod tests {
     fn ranges_are_checked() {
         assert!(Args::try_parse_from(["lwc-dash", "--fps", "0"]).is_err());
         assert!(Args::try_parse_from(["lwc-dash", "--window", "0"]).is_err());
+        assert!(Args::try_parse_from(["lwc-dash", "--window", "9"]).is_err());
+        assert!(Args::try_parse_from(["lwc-dash", "--window", "601"]).is_err());
+        assert!(Args::try_parse_from(["lwc-dash", "--table-window", "0"]).is_err());
+        let a = Args::try_parse_from(["lwc-dash", "--window", "120"]).unwrap();
+        assert_eq!((a.window, a.table_window), (120, 10));
         assert!(Args::try_parse_from(["lwc-dash", "--fps", "60"]).is_ok());
     }
 

@@ -1,4 +1,5 @@
-//! NATS → channel. One task per subscription decodes messages (JSON,
+//! NATS → channel. One task per subscription (telemetry, heartbeats,
+//! packet events, control-plane changes) decodes messages (JSON,
 //! histograms) off the UI thread and pushes [`Update`]s into a bounded
 //! channel; when the UI is behind, messages are dropped and counted, never
 //! queued without bound. The connection reconnects forever and its state is
@@ -27,6 +28,7 @@ pub struct Shared {
     garbage_telemetry: AtomicU64,
     garbage_heartbeat: AtomicU64,
     garbage_events: AtomicU64,
+    garbage_ctl: AtomicU64,
 }
 
 impl Shared {
@@ -36,6 +38,7 @@ impl Shared {
             garbage_telemetry: self.garbage_telemetry.load(Relaxed),
             garbage_heartbeat: self.garbage_heartbeat.load(Relaxed),
             garbage_events: self.garbage_events.load(Relaxed),
+            garbage_ctl: self.garbage_ctl.load(Relaxed),
         }
     }
 }
@@ -89,6 +92,8 @@ pub async fn run(cfg: FeedConfig, tx: SyncSender<Update>, shared: Arc<Shared>) {
         (subjects::telemetry_all(&cfg.lattice), Kind::Telemetry),
         (format!("lwc.{}.hosts.*.heartbeat", cfg.lattice), Kind::Heartbeat),
         (subjects::packet_events(&cfg.lattice), Kind::Events),
+        // Every change to links and chaos, whoever made it: the chart's marks.
+        (format!("{}>", subjects::ctl_prefix(&cfg.lattice)), Kind::Ctl),
     ];
     let mut tasks = tokio::task::JoinSet::new();
     for (subject, kind) in subs {
@@ -157,6 +162,7 @@ enum Kind {
     Telemetry,
     Heartbeat,
     Events,
+    Ctl,
 }
 
 async fn pump(mut sub: async_nats::Subscriber, kind: Kind, tx: Tx) {
@@ -169,12 +175,23 @@ async fn pump(mut sub: async_nats::Subscriber, kind: Kind, tx: Tx) {
             Kind::Events => {
                 decode_json::<PacketEvent>(&msg.payload).map(|e| Update::Event(Box::new(e), lwc_wire::now_ns()))
             }
+            Kind::Ctl => {
+                // Only changes; `ctl.state` requests and the like say nothing new.
+                let subject = msg.subject.as_str();
+                if !(subject.ends_with(".ctl.links") || subject.ends_with(".ctl.chaos")) {
+                    continue;
+                }
+                lwc_wire::ctl::decode_change(&msg.payload)
+                    .ok()
+                    .map(|c| Update::Ctl(Box::new(c), lwc_wire::now_ns()))
+            }
         };
         let Some(update) = update else {
             let counter = match kind {
                 Kind::Telemetry => &tx.shared.garbage_telemetry,
                 Kind::Heartbeat => &tx.shared.garbage_heartbeat,
                 Kind::Events => &tx.shared.garbage_events,
+                Kind::Ctl => &tx.shared.garbage_ctl,
             };
             counter.fetch_add(1, Relaxed);
             continue;

@@ -13,7 +13,9 @@
 //! - [`input`]: keys → intents
 //! - [`feed`]: NATS → channel
 //! - [`http`]: the control API (inject, chaos, links) on its own thread
-//! - [`term`]: raw mode and the alternate screen, restored on exit and panic
+//! - [`term`]: raw mode and the alternate screen, restored on exit and panic;
+//!   keys on their own thread, and a watch for the terminal hanging up
+//! - [`signals`]: SIGHUP, SIGTERM and SIGINT end the dashboard as `q` does
 
 pub mod app;
 pub mod config;
@@ -21,6 +23,7 @@ pub mod feed;
 pub mod http;
 pub mod input;
 pub mod stats;
+pub mod signals;
 pub mod term;
 pub mod ui;
 
@@ -28,8 +31,7 @@ pub mod ui;
 mod testing;
 
 use anyhow::Context;
-use ratatui::crossterm::event::{self, Event};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,7 +42,8 @@ use config::Config;
 /// (and counts) messages instead of letting memory grow.
 const CHANNEL: usize = 64 * 1024;
 
-/// Run the dashboard on this terminal until `q`.
+/// Run the dashboard on this terminal until `q`, the terminal closes, or
+/// SIGHUP / SIGTERM / SIGINT arrives (all four end the same way).
 pub fn run(config: Config) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -49,6 +52,12 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let (tx, rx) = std::sync::mpsc::sync_channel(CHANNEL);
+    let (input_tx, inputs) = std::sync::mpsc::channel();
+    // Signals first: a hangup during start-up must not kill us half-set-up.
+    let signals = rt
+        .block_on(async { signals::Signals::new() })
+        .context("cannot watch for signals")?;
+    rt.spawn(signals.forward(input_tx.clone()));
     let shared = Arc::new(feed::Shared::default());
     let feed_cfg = feed::FeedConfig {
         url: config.nats.clone(),
@@ -61,12 +70,27 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let mut app = App::new(&config, lwc_wire::now_ns());
     let result = {
         let mut guard = term::enter().context("cannot set up the terminal (is this a terminal?)")?;
-        ui_loop(&mut guard.terminal, &mut app, &rx, &http, &shared, config.frame)
+        term::spawn_reader(input_tx.clone()).context("cannot start the key reader")?;
+        term::watch_hangup(input_tx).context("cannot watch the terminal")?;
+        let terminal = guard.terminal().context("the terminal was not set up")?;
+        let exit = ui_loop(terminal, &mut app, &rx, &inputs, &http, &shared, config.frame);
+        if matches!(exit, Ok(Exit::TerminalGone)) {
+            guard.abandon();
+        }
+        exit.map(|_| ())
     };
     // The terminal is restored (guard dropped); stop the feed without waiting long.
     drop(rx);
     rt.shutdown_timeout(Duration::from_millis(200));
     result
+}
+
+/// How the UI loop ended.
+enum Exit {
+    /// `q`, or a signal: the terminal is still there to restore.
+    Quit,
+    /// The terminal hung up or cannot be read or drawn on.
+    TerminalGone,
 }
 
 /// Collect, then draw: each frame drains what arrived, folds it into the
@@ -75,10 +99,11 @@ fn ui_loop(
     terminal: &mut term::Term,
     app: &mut App,
     rx: &Receiver<Update>,
+    inputs: &Receiver<term::Input>,
     http: &http::Worker,
     shared: &feed::Shared,
     frame: Duration,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Exit> {
     loop {
         let started = Instant::now();
         // Bounded per frame, so a flood cannot starve the redraw.
@@ -87,20 +112,36 @@ fn ui_loop(
         }
         app.feed = shared.stats();
         app.tick(lwc_wire::now_ns());
-        terminal.draw(|f| ui::render(f, app)).context("cannot draw")?;
+        if let Err(e) = terminal.draw(|f| ui::render(f, app)) {
+            // Drawing on a terminal that has just closed fails: that is a
+            // quit, not an error.
+            if term::terminal_gone() {
+                return Ok(Exit::TerminalGone);
+            }
+            return Err(e).context("cannot draw");
+        }
         let deadline = started + frame;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || !event::poll(left).context("cannot read the terminal")? {
-                break;
-            }
-            if let Event::Key(key) = event::read().context("cannot read the terminal")? {
-                if let Some(cmd) = input::handle(app, key) {
-                    http.send(cmd);
+            match inputs.recv_timeout(left) {
+                Ok(term::Input::Key(key)) => {
+                    if let Some(cmd) = input::handle(app, key) {
+                        http.send(cmd);
+                    }
+                    if app.quit {
+                        return Ok(Exit::Quit);
+                    }
                 }
-                if app.quit {
-                    return Ok(());
+                // The terminal or a signal said stop: the same way out as `q`.
+                Ok(term::Input::Gone(why)) => {
+                    return Ok(if term::terminal_gone() || why.starts_with("cannot read") {
+                        Exit::TerminalGone
+                    } else {
+                        Exit::Quit
+                    })
                 }
+                Err(RecvTimeoutError::Disconnected) => return Ok(Exit::TerminalGone),
+                Err(RecvTimeoutError::Timeout) => break,
             }
         }
     }

@@ -10,6 +10,8 @@ use lwc_wire::telemetry;
 /// What a series measures.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SeriesKey {
+    /// Every edge's hops merged: the lattice latency of the whole ring.
+    AllEdges,
     /// Lattice latency of hops from `from` into `to`.
     Edge { from: String, to: String },
     /// Invocation time of a component.
@@ -29,13 +31,18 @@ impl SeriesKey {
     /// Short label for tables: `east→north`, `invoke north`, `lifetime`.
     pub fn label(&self) -> String {
         match self {
+            SeriesKey::AllEdges => "all edges".to_string(),
             SeriesKey::Edge { from, to } => format!("{from}→{to}"),
             SeriesKey::Invoke(c) => format!("invoke {c}"),
             SeriesKey::Lifetime => "lifetime".to_string(),
         }
     }
 
-    /// Table order: edges along the default route, then the special route,
+    pub fn is_edge(&self) -> bool {
+        matches!(self, SeriesKey::Edge { .. })
+    }
+
+    /// Table order: all edges, then edges along the default route, then the special route,
     /// then any others; then invocations; then lifetimes.
     fn rank(&self) -> (u8, usize, String) {
         const EDGES: [(&str, &str); 8] = [
@@ -50,9 +57,10 @@ impl SeriesKey {
         ];
         const HOSTS: [&str; 5] = ["north", "east", "south", "west", "control"];
         match self {
+            SeriesKey::AllEdges => (0, 0, String::new()),
             SeriesKey::Edge { from, to } => {
                 let pos = EDGES.iter().position(|(f, t)| f == from && t == to);
-                (0, pos.unwrap_or(EDGES.len()), self.label())
+                (0, pos.map_or(EDGES.len() + 1, |p| p + 1), self.label())
             }
             SeriesKey::Invoke(c) => (1, HOSTS.iter().position(|h| h == c).unwrap_or(HOSTS.len()), c.clone()),
             SeriesKey::Lifetime => (2, 0, String::new()),

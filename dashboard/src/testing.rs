@@ -20,6 +20,7 @@ pub fn config() -> Config {
         http: "http://127.0.0.1:30000".into(),
         lattice: "default".into(),
         window: Duration::from_secs(10),
+        span: Duration::from_secs(60),
         frame: Duration::from_millis(100),
         ring_env: None,
     }
@@ -114,6 +115,42 @@ pub fn ring_app() -> App {
         },
     );
     app.apply(Update::Http(HttpUpdate::Chaos(Ok(chaos))));
+    app.tick(NOW);
+    app
+}
+
+/// A ring watched for 40 s: east→north at ~1 ms until east's delay went to
+/// 10 ms 20 s ago (a control-plane change, so a mark), ~11 ms since; 100
+/// packets expire per second, and west loses 30 a second as `unreachable`
+/// for the last 10 s.
+pub fn chart_app() -> App {
+    let mut app = ring_app();
+    let start = NOW - 40 * S;
+    let en = SeriesKey::edge("east", "north");
+    let nw = SeriesKey::edge("north", "west");
+    for i in 0..40u64 {
+        let end = start + (i + 1) * S;
+        let slow = i >= 20;
+        let lat = if slow { 11_000 } else { 1_000 };
+        let series = vec![
+            (en.clone(), hist((0..100).map(|k| lat + k * 10))),
+            (nw.clone(), hist((0..100).map(|k| 500 + k))),
+        ];
+        let lost = if i >= 30 { (i - 29) * 30 } else { 0 };
+        let c = counters(0, 30 + i * 100, &[("unreachable", lost)]);
+        app.apply(telemetry("south", 10 + i, end, series, c));
+        if i == 20 {
+            let change = lwc_wire::ctl::Change::ChaosSet {
+                version: 7,
+                host: "east".into(),
+                chaos: lwc_wire::ctl::ChaosWire {
+                    delay_ms: 10,
+                    ..Default::default()
+                },
+            };
+            app.apply(Update::Ctl(Box::new(change), end));
+        }
+    }
     app.tick(NOW);
     app
 }

@@ -3,6 +3,7 @@
 //! small intent methods; those that need the HTTP API return a [`Command`]
 //! for the HTTP worker.
 
+pub mod history;
 pub mod hoplog;
 pub mod hosts;
 pub mod packets;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::stats::{SeriesKey, Stats};
+use history::History;
 use hoplog::{HopLog, Line};
 use hosts::{HostView, Ledger, RING};
 use lwc_wire::events::PacketEvent;
@@ -115,6 +117,9 @@ pub enum Update {
     Heartbeat(Box<Heartbeat>),
     /// A packet event and the local wall-clock ns it arrived at.
     Event(Box<PacketEvent>, u64),
+    /// A control-plane change (`lwc.<l>.ctl.links` / `.chaos`) and when it
+    /// arrived.
+    Ctl(Box<lwc_wire::ctl::Change>, u64),
     Http(HttpUpdate),
 }
 
@@ -127,11 +132,12 @@ pub struct FeedStats {
     pub garbage_telemetry: u64,
     pub garbage_heartbeat: u64,
     pub garbage_events: u64,
+    pub garbage_ctl: u64,
 }
 
 impl FeedStats {
     pub fn garbage(&self) -> u64 {
-        self.garbage_telemetry + self.garbage_heartbeat + self.garbage_events
+        self.garbage_telemetry + self.garbage_heartbeat + self.garbage_events + self.garbage_ctl
     }
 }
 
@@ -239,6 +245,11 @@ pub struct App {
     pub feed: FeedStats,
     pub hosts: BTreeMap<String, HostView>,
     pub stats: Stats,
+    pub history: History,
+    /// `g`: swap the chart and the histogram where they share a place.
+    pub swap_chart: bool,
+    /// When the dashboard started (host events before it settle are not marked).
+    pub started_ns: u64,
     pub packets: Packets,
     pub log: HopLog,
     pub inject: InjectSettings,
@@ -269,6 +280,9 @@ impl App {
             feed: FeedStats::default(),
             hosts: BTreeMap::new(),
             stats: Stats::new(config.window.as_nanos() as u64),
+            history: History::new(config.span.as_secs()),
+            swap_chart: false,
+            started_ns: now_ns,
             packets: Packets::default(),
             log: HopLog::default(),
             inject: InjectSettings::default(),
@@ -290,6 +304,8 @@ impl App {
     pub fn tick(&mut self, now_ns: u64) {
         self.now_ns = now_ns;
         self.stats.expire(now_ns);
+        self.history.expire(now_ns);
+        self.observe_hosts();
         if self.note.as_ref().is_some_and(|n| now_ns.saturating_sub(n.at_ns) > NOTE_NS) {
             self.note = None;
         }
@@ -327,6 +343,7 @@ impl App {
                 h.heartbeat = Some(*hb);
             }
             Update::Event(ev, at_ns) => self.apply_event(*ev, at_ns),
+            Update::Ctl(change, at_ns) => self.history.add_change(&change, at_ns),
             Update::Http(h) => self.apply_http(h),
         }
     }
@@ -349,8 +366,14 @@ impl App {
             .map(|(_, h)| h.len())
             .sum();
         h.inv_rate = invocations as f64 / secs;
-        h.set_counters(t.end_ns, t.counters);
-        for (key, hist) in t.series {
+        h.set_counters(t.end_ns, t.counters.clone());
+        let mut series = t.series;
+        if let Some(all) = all_edges(&series) {
+            series.push((SeriesKey::AllEdges, all));
+        }
+        self.history
+            .add_snapshot(&t.host, t.seq, t.start_ns, t.end_ns, &series, &t.counters);
+        for (key, hist) in series {
             self.stats.add(key, t.start_ns, t.end_ns, hist);
         }
         for log in t.logs {
@@ -360,6 +383,16 @@ impl App {
             });
         }
         self.log.guest_not_sent += t.logs_dropped;
+    }
+
+    /// Mark hosts that went away or came back (from heartbeats).
+    fn observe_hosts(&mut self) {
+        // The first seconds only say who is there.
+        let settled = self.now_ns.saturating_sub(self.started_ns) > hosts::STALE_NS;
+        for (name, h) in &self.hosts {
+            let status = h.status(self.now_ns);
+            self.history.observe(name, status, h.restarts, h.seen_ns, self.now_ns, settled);
+        }
     }
 
     fn apply_event(&mut self, ev: PacketEvent, at_ns: u64) {
@@ -418,6 +451,7 @@ impl App {
             Ok(chaos) => {
                 self.http_ok = Some(true);
                 self.plane = Plane::Available;
+                self.history.seed_chaos(&chaos);
                 self.chaos = chaos;
             }
             Err(HttpError::NotFound) => {
@@ -550,6 +584,10 @@ impl App {
         self.log.toggle_pause();
     }
 
+    pub fn toggle_chart(&mut self) {
+        self.swap_chart = !self.swap_chart;
+    }
+
     pub fn toggle_help(&mut self) {
         self.show_help = !self.show_help;
     }
@@ -634,6 +672,17 @@ impl App {
             p.down_s = Some(0);
         })
     }
+}
+
+/// One snapshot's edges merged into one histogram (`None` without edges).
+fn all_edges(series: &[(SeriesKey, Histogram<u64>)]) -> Option<Histogram<u64>> {
+    let mut edges = series.iter().filter(|(k, _)| k.is_edge()).map(|(_, h)| h);
+    let mut all = edges.next()?.clone();
+    for h in edges {
+        // Same bounds on every host (lwc_wire::telemetry); a misfit is skipped.
+        let _ = all.add(h);
+    }
+    Some(all)
 }
 
 /// Seconds of outage the `s` key asks for.

@@ -21,6 +21,9 @@ pub struct PacketRow {
     pub route: String,
     /// ttl at injection, when the injection was seen.
     pub ttl: Option<u64>,
+    /// For a lost packet, the ttl it had left when lost (ttl at injection
+    /// minus the visits it made); `None` when the injection was not seen.
+    pub ttl_lost: Option<u64>,
     /// Probe visits so far (known from hop events and the fate).
     pub hops: u32,
     /// Injection to fate, µs; `None` while in flight.
@@ -36,6 +39,7 @@ impl PacketRow {
             id,
             route: route.to_string(),
             ttl: None,
+            ttl_lost: None,
             hops: 0,
             lifetime_us: None,
             fate: Fate::InFlight,
@@ -99,6 +103,7 @@ impl Packets {
         row.hops = ev.hops;
         row.lifetime_us = Some(now_ns.saturating_sub(ev.packet) / 1_000);
         row.fate = Fate::Lost(ev.reason);
+        row.ttl_lost = row.ttl.map(|t| t.saturating_sub(u64::from(ev.hops)));
         row.at = ev.at.clone();
     }
 
@@ -136,6 +141,7 @@ mod tests {
     fn follows_a_packet_to_its_fate() {
         let mut p = Packets::default();
         p.injected(&injected(1_000, 9));
+        assert_eq!(p.newest().next().unwrap().ttl_lost, None);
         p.hop(&Hop {
             packet: 1_000,
             ttl: 7,
@@ -187,5 +193,21 @@ mod tests {
         );
         let row = p.newest().next().unwrap();
         assert_eq!((row.id, &row.fate, row.lifetime_us), (7_000, &Fate::Lost(LostReason::Dropped), Some(2)));
+        assert_eq!(row.ttl_lost, None, "its ttl is unknown");
+        // Injected with ttl 100 and lost after 3 visits: 97 left.
+        p.injected(&injected(8_000, 100));
+        p.lost(
+            &Lost {
+                packet: 8_000,
+                route: "default".into(),
+                hops: 3,
+                at: "west".into(),
+                reason: LostReason::Unreachable,
+                host: "north".into(),
+                detail: String::new(),
+            },
+            9_000,
+        );
+        assert_eq!(p.newest().next().unwrap().ttl_lost, Some(97));
     }
 }

@@ -167,9 +167,11 @@ fn selection_wraps() {
     app.next_host();
     assert_eq!(app.selected_host_name(), "north");
     let n = app.stats.keys().len();
-    assert_eq!(n, 3);
+    assert_eq!(n, 4, "all edges, east→north, invoke north, lifetime");
+    assert_eq!(app.selected_key(), Some(SeriesKey::AllEdges), "all edges is one choice, the first");
     app.prev_row();
     assert_eq!(app.selected_key(), Some(SeriesKey::Lifetime));
+    app.next_row();
     app.next_row();
     assert_eq!(app.selected_key(), Some(SeriesKey::edge("east", "north")));
 }

@@ -70,14 +70,26 @@ impl Widget for Keys<'_> {
         let chaos_on = app.chaos_keys_enabled();
         let mut first = Vec::new();
         let mut second = vec![Span::styled("chaos: ", if chaos_on { title() } else { dim() })];
+        // Keys that do not fit the first line are left to the help overlay
+        // (`?`, which is always shown).
+        let help_w = "? help".len();
+        let mut room = (area.width as usize).saturating_sub(help_w);
         for (k, what, _, needs_plane) in KEYS {
-            let (target, style) = if *needs_plane {
-                (&mut second, if chaos_on { key } else { dim() })
-            } else {
-                (&mut first, key)
-            };
-            target.push(Span::styled(*k, style));
-            target.push(Span::styled(format!(" {what}  "), if *needs_plane && !chaos_on { dim() } else { Style::new() }));
+            if *needs_plane {
+                let style = if chaos_on { key } else { dim() };
+                second.push(Span::styled(*k, style));
+                second.push(Span::styled(format!(" {what}  "), if chaos_on { Style::new() } else { dim() }));
+                continue;
+            }
+            let w = k.chars().count() + what.chars().count() + 3;
+            if *k != "?" {
+                if w > room {
+                    continue;
+                }
+                room -= w;
+            }
+            first.push(Span::styled(*k, key));
+            first.push(Span::raw(format!(" {what}  ")));
         }
         if !chaos_on {
             let why = match &app.plane {

@@ -6,12 +6,14 @@
 //! - [`ring`]: the hosts in their places and the live links
 //! - [`latency`]: percentiles of every edge, component and lifetime
 //! - [`histogram`]: the selected series as bars
+//! - [`chart`]: the selected series and fates over time, with marks
 //! - [`failures`]: failures per host by kind, and the ledger
 //! - [`packets`]: the most recent packets and their fates
 //! - [`log`]: the hop log
 //! - [`footer`]: injection settings, the selected host's chaos, keys
 //! - [`help`]: the key list overlay
 
+pub mod chart;
 pub mod failures;
 pub mod footer;
 pub mod header;
@@ -29,6 +31,10 @@ use ratatui::Frame;
 
 use crate::app::App;
 
+/// From here the chart has a place of its own, beside the failures.
+pub const WIDE_MIN: (u16, u16) = (120, 36);
+/// From here the chart gets a full-width row and the histogram its place too.
+pub const TALL_MIN: (u16, u16) = (120, 44);
 /// Below this the full layout does not fit; a compact one is drawn.
 pub const FULL_MIN: (u16, u16) = (100, 30);
 /// Below this only a one-line notice is drawn.
@@ -41,57 +47,122 @@ pub fn render(f: &mut Frame, app: &App) {
         f.render_widget(Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }), area);
         return;
     }
-    if area.width < FULL_MIN.0 || area.height < FULL_MIN.1 {
-        render_compact(f, app, area);
-    } else {
+    let fits = |min: (u16, u16)| area.width >= min.0 && area.height >= min.1;
+    if fits(TALL_MIN) {
+        render_tall(f, app, area);
+    } else if fits(WIDE_MIN) {
+        render_wide(f, app, area);
+    } else if fits(FULL_MIN) {
         render_full(f, app, area);
+    } else {
+        render_compact(f, app, area);
     }
     if app.show_help {
         f.render_widget(help::Help(app), area);
     }
 }
 
-fn render_full(f: &mut Frame, app: &App, area: Rect) {
-    let [head, body, settings, keys] = Layout::vertical([
+/// Head, body, settings and keys.
+fn frame(area: Rect, key_lines: u16) -> [Rect; 4] {
+    Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(1),
-        Constraint::Length(2),
+        Constraint::Length(key_lines),
     ])
-    .areas(area);
-    let [top, mid, bottom] = Layout::vertical([Constraint::Fill(3), Constraint::Fill(2), Constraint::Fill(2)]).areas(body);
-    let split = |r: Rect| -> [Rect; 2] {
-        Layout::horizontal([Constraint::Percentage(46), Constraint::Percentage(54)]).areas(r)
-    };
-    let [ring_area, latency_area] = split(top);
-    let [hist_area, fail_area] = split(mid);
-    let [packets_area, log_area] = split(bottom);
+    .areas(area)
+}
+
+fn halves(r: Rect) -> [Rect; 2] {
+    Layout::horizontal([Constraint::Percentage(46), Constraint::Percentage(54)]).areas(r)
+}
+
+fn head_and_foot(f: &mut Frame, app: &App, head: Rect, settings: Rect, keys: Rect, key_lines: u16) {
     f.render_widget(header::Header(app), head);
+    f.render_widget(footer::Settings(app), settings);
+    f.render_widget(footer::Keys { app, lines: key_lines }, keys);
+}
+
+/// The place the chart and the histogram share: the chart where it is the
+/// default (`chart_first`), the histogram otherwise; `g` swaps them.
+fn shared_slot(f: &mut Frame, app: &App, area: Rect, chart_first: bool) {
+    if chart_first != app.swap_chart {
+        let hint = Some("histogram");
+        f.render_widget(chart::ChartPane { app, swap_hint: hint }, area);
+    } else {
+        f.render_widget(histogram::HistogramPane(app), area);
+    }
+}
+
+/// 120×44 and up: every pane, the chart in a full-width row of its own.
+fn render_tall(f: &mut Frame, app: &App, area: Rect) {
+    let [head, body, settings, keys] = frame(area, 2);
+    let [top, chart_row, mid, bottom] = Layout::vertical([
+        Constraint::Fill(3),
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+        Constraint::Fill(2),
+    ])
+    .areas(body);
+    let [ring_area, latency_area] = halves(top);
+    let [hist_area, fail_area] = halves(mid);
+    let [packets_area, log_area] = halves(bottom);
     f.render_widget(ring::Ring(app), ring_area);
     f.render_widget(latency::Latency(app), latency_area);
+    f.render_widget(chart::ChartPane { app, swap_hint: None }, chart_row);
     f.render_widget(histogram::HistogramPane(app), hist_area);
     f.render_widget(failures::Failures(app), fail_area);
     f.render_widget(packets::Packets(app), packets_area);
     f.render_widget(log::Log(app), log_area);
-    f.render_widget(footer::Settings(app), settings);
-    f.render_widget(footer::Keys { app, lines: 2 }, keys);
+    head_and_foot(f, app, head, settings, keys, 2);
 }
 
-/// Small terminals: hosts as a list, the percentiles, the settings, keys.
-fn render_compact(f: &mut Frame, app: &App, area: Rect) {
-    let [head, ring_area, latency_area, settings, keys] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(7),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    f.render_widget(header::Header(app), head);
+/// 120×36 up to the tall layout: the chart beside the failures, in the
+/// histogram's place (`g` brings the histogram back).
+fn render_wide(f: &mut Frame, app: &App, area: Rect) {
+    let [head, body, settings, keys] = frame(area, 2);
+    let [top, mid, bottom] =
+        Layout::vertical([Constraint::Length(12), Constraint::Fill(1), Constraint::Length(7)]).areas(body);
+    let [ring_area, latency_area] = halves(top);
+    let [chart_area, fail_area] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(62)]).areas(mid);
+    let [packets_area, log_area] = halves(bottom);
     f.render_widget(ring::Ring(app), ring_area);
     f.render_widget(latency::Latency(app), latency_area);
-    f.render_widget(footer::Settings(app), settings);
-    f.render_widget(footer::Keys { app, lines: 1 }, keys);
+    shared_slot(f, app, chart_area, true);
+    f.render_widget(failures::Failures(app), fail_area);
+    f.render_widget(packets::Packets(app), packets_area);
+    f.render_widget(log::Log(app), log_area);
+    head_and_foot(f, app, head, settings, keys, 2);
+}
+
+fn render_full(f: &mut Frame, app: &App, area: Rect) {
+    let [head, body, settings, keys] = frame(area, 2);
+    let [top, mid, bottom] = Layout::vertical([Constraint::Fill(3), Constraint::Fill(2), Constraint::Fill(2)]).areas(body);
+    let [ring_area, latency_area] = halves(top);
+    let [hist_area, fail_area] = halves(mid);
+    let [packets_area, log_area] = halves(bottom);
+    f.render_widget(ring::Ring(app), ring_area);
+    f.render_widget(latency::Latency(app), latency_area);
+    shared_slot(f, app, hist_area, false);
+    f.render_widget(failures::Failures(app), fail_area);
+    f.render_widget(packets::Packets(app), packets_area);
+    f.render_widget(log::Log(app), log_area);
+    head_and_foot(f, app, head, settings, keys, 2);
+}
+
+/// Small terminals: hosts as a list, the percentiles, the histogram (or,
+/// with `g`, the chart) when there is room, the settings, keys.
+fn render_compact(f: &mut Frame, app: &App, area: Rect) {
+    let [head, body, settings, keys] = frame(area, 1);
+    let slot = if body.height >= 18 { Constraint::Fill(1) } else { Constraint::Length(0) };
+    let [ring_area, latency_area, slot_area] =
+        Layout::vertical([Constraint::Length(7), Constraint::Fill(1), slot]).areas(body);
+    f.render_widget(ring::Ring(app), ring_area);
+    f.render_widget(latency::Latency(app), latency_area);
+    if slot_area.height > 0 {
+        shared_slot(f, app, slot_area, false);
+    }
+    head_and_foot(f, app, head, settings, keys, 1);
 }
 
 // ------------------------------------------------------------- styles

@@ -35,7 +35,13 @@ impl Widget for Packets<'_> {
             Row::new(vec![
                 fmt_packet(p.id, 8),
                 p.route.clone(),
-                p.ttl.map(|t| t.to_string()).unwrap_or_else(|| "?".into()),
+                // Lost: the ttl it had left then; unknown (injection not seen): —.
+                match p.fate {
+                    Fate::Lost(_) => p.ttl_lost,
+                    _ => p.ttl,
+                }
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "—".into()),
                 p.hops.to_string(),
                 fmt_us(p.age_us(app.now_ns)),
                 fate,

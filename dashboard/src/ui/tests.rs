@@ -183,3 +183,141 @@ fn host_labels_never_spill_into_each_other() {
     assert!(row.contains("calm"), "{row}");
     assert_eq!(fmt_chaos(&crate::app::Chaos { delay_ms: 5, ..Default::default() }), "+5ms");
 }
+
+/// (column, row) of every cell drawn in `color` inside the rows `rows`.
+fn cells_in(buf: &Buffer, color: Color, rows: std::ops::Range<u16>) -> Vec<(u16, u16)> {
+    let mut out = Vec::new();
+    for y in rows {
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            if c.fg == color && c.symbol().trim() != "" {
+                out.push((x, y));
+            }
+        }
+    }
+    out
+}
+
+/// The chart of [`chart_app`] at `w`×`h`, east→north selected.
+fn chart_screen(w: u16, h: u16, swap: bool) -> (Buffer, Vec<String>) {
+    let mut app = chart_app();
+    app.next_row(); // east→north, after "all edges"
+    assert_eq!(app.selected_key(), Some(crate::stats::SeriesKey::edge("east", "north")));
+    if swap {
+        app.toggle_chart();
+    }
+    let buf = draw(&app, w, h);
+    let lines = text(&buf);
+    (buf, lines)
+}
+
+#[test]
+fn the_chart_shows_the_step_at_its_mark() {
+    for (w, h) in [(200, 60), (120, 36)] {
+        let (buf, lines) = chart_screen(w, h, false);
+        let all = lines.join("\n");
+        let top = lines.iter().position(|l| l.contains("Over time · east→north · 60s")).unwrap_or_else(|| panic!("no chart at {w}x{h}:\n{all}"));
+        let bottom = top + lines[top..].iter().position(|l| l.starts_with('└')).unwrap();
+        // The legend says what the mark is; its label sits on its line.
+        let legend = line_with(&lines, "marks:");
+        assert!(legend.contains("1 east +10ms"), "{legend}");
+        let (mx, my) = (0..w)
+            .map(|x| (x, top as u16 + 1))
+            .find(|&(x, y)| buf[(x, y)].symbol() == "1" && buf[(x, y)].fg == chart::MARK_CHANGE)
+            .unwrap_or_else(|| panic!("no mark label at {w}x{h}:\n{all}"));
+        let below: Vec<_> = cells_in(&buf, chart::MARK_CHANGE, my + 1..bottom as u16);
+        assert!(below.iter().any(|(x, _)| *x == mx), "the mark's line is under its label at {w}x{h}:\n{all}");
+        // p99 of east→north: high rows after the mark, low rows before it
+        // (a log axis: 1 ms → 11 ms is a step up).
+        // (Not the legend's swatches; not the columns where the line climbs.)
+        let plots_end = (top + lines[top..].iter().position(|l| l.contains("marks:")).unwrap()) as u16 - 1;
+        let p99 = cells_in(&buf, chart::P99, top as u16 + 1..plots_end);
+        let before: Vec<u16> = p99.iter().filter(|(x, _)| *x + 3 < mx).map(|(_, y)| *y).collect();
+        let after: Vec<u16> = p99.iter().filter(|(x, _)| *x > mx + 3).map(|(_, y)| *y).collect();
+        assert!(!before.is_empty() && !after.is_empty(), "p99 on both sides at {w}x{h}:\n{all}");
+        assert!(after.iter().max() < before.iter().min(), "a step up at {w}x{h}: before rows {before:?}, after {after:?}\n{all}");
+        // Fates: expired in green, and the losses of the last 10 s in red.
+        assert!(!cells_in(&buf, chart::EXPIRED, top as u16..bottom as u16).is_empty(), "{all}");
+        let lost = cells_in(&buf, chart::lost_color("unreachable"), top as u16..bottom as u16);
+        assert!(lost.iter().any(|(x, _)| *x > mx), "losses after the mark at {w}x{h}:\n{all}");
+        // Every pane once, none drawn over another.
+        for pane in ["Ring ·", "Latency ·", "Over time ·", "Failures by host", "Packets ·", "Hop log ·"] {
+            assert_eq!(all.matches(pane).count(), 1, "{pane} at {w}x{h}:\n{all}");
+        }
+        assert_eq!(all.contains("Histogram ·"), w >= 120 && h >= 44, "the histogram has its own place only when tall");
+    }
+}
+
+#[test]
+fn at_80x24_g_swaps_the_chart_in_for_the_histogram() {
+    let (_, lines) = chart_screen(80, 24, false);
+    let all = lines.join("\n");
+    assert!(all.contains("Histogram · east→north") && !all.contains("Over time"), "{all}");
+    let (_, lines) = chart_screen(80, 24, true);
+    let all = lines.join("\n");
+    assert!(all.contains("Over time · east→north") && !all.contains("Histogram ·"), "{all}");
+    assert!(line_with(&lines, "marks:").contains("1 east +10ms"), "{all}");
+    // At 120×36 `g` brings the histogram back in the chart's place.
+    let (_, lines) = chart_screen(120, 36, true);
+    let all = lines.join("\n");
+    assert!(all.contains("Histogram · east→north") && !all.contains("Over time"), "{all}");
+}
+
+#[test]
+fn the_chart_fits_every_size() {
+    for swap in [false, true] {
+        for (w, h) in [(200, 60), (120, 36), (80, 24), (20, 5), (24, 8), (40, 12), (119, 35), (120, 44), (60, 18), (0, 0)] {
+            let (_, lines) = chart_screen(w, h, swap);
+            assert_eq!(lines.len(), h as usize);
+        }
+    }
+    let (_, lines) = chart_screen(20, 5, false);
+    assert!(lines.join("\n").contains("too small"));
+    // A chart pane alone, at sizes too small for its plots.
+    let app = chart_app();
+    for (w, h) in [(10, 3), (30, 4), (30, 6), (30, 8), (60, 10)] {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| f.render_widget(chart::ChartPane { app: &app, swap_hint: None }, f.area())).unwrap();
+    }
+}
+
+#[test]
+fn a_lost_packet_shows_the_ttl_it_had_left() {
+    use lwc_wire::events::{Injected, Lost, LostReason, PacketEvent};
+    let mut app = ring_app();
+    let lost = |packet: u64| {
+        Update::Event(
+            Box::new(PacketEvent::Lost(Lost {
+                packet,
+                route: "default".into(),
+                hops: 4,
+                at: "west".into(),
+                reason: LostReason::Unreachable,
+                host: "north".into(),
+                detail: String::new(),
+            })),
+            NOW,
+        )
+    };
+    let seen = NOW - 2 * S + 12_345_678;
+    app.apply(Update::Event(
+        Box::new(PacketEvent::Injected(Injected {
+            packet: seen,
+            ttl: 100,
+            chaos: 0,
+            route: "default".into(),
+            host: "control".into(),
+            at_ns: seen,
+            trace: false,
+        })),
+        seen,
+    ));
+    app.apply(lost(seen));
+    app.apply(lost(NOW - S + 87_654_321)); // its injection happened before we looked
+    let lines = text(&draw(&app, 120, 36));
+    let row = |id: u64| line_with(&lines, &fmt_packet(id, 8)).to_string();
+    let cells = |r: String| r.split('│').nth(1).unwrap().split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(cells(row(seen))[2], "96", "{}", lines.join("\n"));
+    assert_eq!(cells(row(NOW - S + 87_654_321))[2], "—");
+    assert!(lines.iter().filter(|l| l.contains("✖ unreachab")).all(|l| !l.contains(" ? ")));
+}
