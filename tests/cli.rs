@@ -202,13 +202,22 @@ async fn a_detached_ring_through_every_subcommand() {
     .await
     .expect("3 expired events");
 
-    // status, as JSON and as tables.
-    let out = lwc.run(&["status", "--json"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // status, as JSON and as tables. The control host's ledger follows the
+    // same events a moment later: look until it has counted them.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let out = lwc.run(&["status", "--json"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if status["status"]["ledger"]["expired"].as_u64() == Some(3) {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the ledger never showed 3 expired: {status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(status["processes"].as_array().map(Vec::len), Some(3), "{status}");
     assert_eq!(status["status"]["lattice"], "cli", "{status}");
-    assert!(status["status"]["ledger"]["injected"].as_u64() >= Some(3), "{status}");
+    assert_eq!(status["status"]["ledger"]["injected"], 3, "{status}");
     let table = text(&lwc.run(&["status"]));
     assert!(table.contains("HOST") && table.contains("LINK SOURCE") && table.contains("ledger:"), "{table}");
 
@@ -325,12 +334,15 @@ fn bad_input_gets_clear_errors_and_starts_nothing() {
     assert!(!out.status.success() && text(&out).contains(&format!("pid {}", std::process::id())), "{}", text(&out));
     drop(holder);
 
-    let out = lwc.cmd(&["up", "--detach"]).env("LWC_NATS_SERVER", "/nonexistent/nats-server").output().unwrap();
+    let mut up = lwc.up_args();
+    up.push("--detach".into());
+    let up: Vec<&str> = up.iter().map(String::as_str).collect();
+    let out = lwc.cmd(&up).env("LWC_NATS_SERVER", "/nonexistent/nats-server").output().unwrap();
     assert!(!out.status.success() && text(&out).contains("scripts/setup.sh"), "{}", text(&out));
 
     let bad = lwc.dir.path().join("bad.toml");
     std::fs::write(&bad, "[hosts.a]\n[components.x]\nhost = \"b\"\nwasm = \"x.wasm\"\n").unwrap();
-    let out = lwc.cmd(&["up", "--detach"]).arg("--manifest").arg(&bad).output().unwrap();
+    let out = lwc.cmd(&up).arg("--manifest").arg(&bad).output().unwrap();
     let msg = text(&out);
     assert!(!out.status.success() && msg.contains("bad.toml: line 3, column 8: components.x.host"), "{msg}");
     assert!(!lwc.state().join("nats.pid").exists(), "nothing started");

@@ -50,8 +50,10 @@ pub async fn up(ctx: &Ctx, args: UpArgs, signals: &mut Signals) -> Result<i32> {
     let env = match outcome {
         Ok(env) => env,
         Err(e) => {
-            eprintln!("lwc: stopping what this call started");
-            procs::stop_all(&started, signals).await;
+            if !started.is_empty() {
+                eprintln!("lwc: stopping what this call started");
+                procs::stop_all(&started, signals).await;
+            }
             state::clear(&ctx.state);
             return match e {
                 WaitError::Interrupted(caught) => Ok(caught.exit_code()),
@@ -103,6 +105,13 @@ async fn start_ring(
         Some(SocketAddr::new(ip, port))
     });
     if let Some(addr) = http_override.or_else(|| manifest.http_component()?.http) {
+        if addr.port() == 0 {
+            // The host would bind some port that ring.env could not name.
+            return Err(anyhow::anyhow!(
+                "the manifest's HTTP address {addr} has port 0: give a port there or with --http-port"
+            )
+            .into());
+        }
         if !ports::is_free(addr) {
             return Err(anyhow::anyhow!(
                 "cannot start the ring: {}; stop it (another ring? `lwc down` stops one) or choose another port with --http-port",
