@@ -97,11 +97,42 @@ fn exec_lab(ctx: &Ctx, file: &std::path::Path, out: Option<&std::path::Path>) ->
             "lwc-lab not found next to lwc or on PATH: experiments need it; build it with `cargo build --release -p lwc-lab`"
         );
     };
+    let ring_cmd = write_lab_ring_cmd(ctx)?;
     let mut cmd = std::process::Command::new(&bin);
-    cmd.arg(file).env("LWC_DIR", &ctx.state.dir);
+    cmd.arg(file)
+        .arg("--ring-env")
+        .arg(ctx.state.ring_env())
+        .arg("--ring-cmd")
+        .arg(&ring_cmd)
+        .env("LWC_DIR", &ctx.state.dir);
     if let Some(out) = out {
         cmd.arg("--out").arg(out);
     }
     let err = cmd.exec();
     Err(err).with_context(|| format!("cannot run {}", bin.display()))
+}
+
+/// lwc-lab kills and starts hosts as `CMD --kill HOST`, `CMD --start HOST`,
+/// `CMD --restart-nats` (scripts/ring.sh's flags). This small script maps
+/// them onto this lwc and this state directory, wherever that is.
+fn write_lab_ring_cmd(ctx: &Ctx) -> Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let lwc = std::env::current_exe().context("cannot find the lwc binary")?;
+    let quote = |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+    let script = format!(
+        "#!/usr/bin/env bash\n\
+         # Written by `lwc experiment`: the ring commands lwc-lab runs, for this ring.\n\
+         case ${{1:-}} in\n\
+         \x20   --kill | --start) exec {lwc} --dir {dir} \"${{1#--}}\" \"${{2:-}}\" ;;\n\
+         \x20   --restart-nats) exec {lwc} --dir {dir} restart-nats ;;\n\
+         \x20   *) echo \"lab-ring-cmd: unknown argument '${{1:-}}'\" >&2; exit 2 ;;\n\
+         esac\n",
+        lwc = quote(&lwc),
+        dir = quote(&ctx.state.dir),
+    );
+    std::fs::create_dir_all(&ctx.state.dir).with_context(|| format!("cannot create {}", ctx.state.dir.display()))?;
+    let path = ctx.state.dir.join("lab-ring-cmd");
+    std::fs::write(&path, script).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
+    Ok(path)
 }
