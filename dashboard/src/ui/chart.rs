@@ -22,7 +22,7 @@ pub struct ChartPane<'a> {
 }
 
 /// Every y label is padded to this width, so both charts' time axes line up.
-const Y_LABEL_W: u16 = 6;
+const Y_LABEL_W: u16 = 7;
 
 pub const P99: Color = Color::Yellow;
 pub const P50: Color = Color::Cyan;
