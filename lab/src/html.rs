@@ -157,16 +157,32 @@ fn edge_chart(edge: &str, seconds: &BTreeMap<i64, hdrhistogram::Histogram<u64>>,
         let _ = chart.configure_mesh().x_desc("s").y_desc("ms").light_line_style(WHITE).draw();
         shade_phases(&mut chart, report, (bottom, top), x_max);
         for (name, color, value) in &series {
-            let points = seconds.iter().filter(|(_, h)| !h.is_empty()).map(|(s, h)| (*s as f64 + 0.5, value(h)));
-            if let Ok(drawn) = chart.draw_series(LineSeries::new(points, color.stroke_width(2))) {
-                let c = *color;
-                drawn.label(*name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            // A second with no hops breaks the line: a gap, not a slope.
+            for (i, run) in contiguous(seconds).into_iter().enumerate() {
+                let points = run.into_iter().map(|(s, h)| (s as f64 + 0.5, value(h)));
+                let Ok(drawn) = chart.draw_series(LineSeries::new(points, color.stroke_width(2))) else { continue };
+                if i == 0 {
+                    let c = *color;
+                    drawn.label(*name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+                }
             }
         }
         let _ = chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).background_style(WHITE.mix(0.8)).border_style(BLACK).draw();
         let _ = root.present();
     }
     svg
+}
+
+/// The non-empty seconds of a series, split where a second is missing.
+fn contiguous(seconds: &BTreeMap<i64, hdrhistogram::Histogram<u64>>) -> Vec<Vec<(i64, &hdrhistogram::Histogram<u64>)>> {
+    let mut runs: Vec<Vec<(i64, &hdrhistogram::Histogram<u64>)>> = Vec::new();
+    for (&s, h) in seconds.iter().filter(|(_, h)| !h.is_empty()) {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|(prev, _)| *prev + 1 == s) => run.push((s, h)),
+            _ => runs.push(vec![(s, h)]),
+        }
+    }
+    runs
 }
 
 fn fates_chart(report: &Report, figures: &Figures, x_max: f64) -> String {
