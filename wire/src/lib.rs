@@ -7,6 +7,7 @@
 //! - [`status`]: heartbeat and health JSON
 //! - [`ctl`]: control-plane changes and state (JSON)
 //! - [`telemetry`]: per-second histogram snapshots (latency, invocation, lifetime)
+//! - [`whohas`]: the query a host makes before it declares a packet lost
 //!
 //! Nothing here trusts its input: every decoder returns an error, never panics.
 
@@ -17,6 +18,7 @@ pub mod invocation;
 pub mod status;
 pub mod subjects;
 pub mod telemetry;
+pub mod whohas;
 
 /// Wall-clock nanoseconds since the Unix epoch; 0 if the clock is before it.
 pub fn now_ns() -> u64 {

@@ -29,6 +29,24 @@ pub fn acks(lattice: &str, host: &str) -> String {
     format!("lwc.{lattice}.hosts.{host}.acks")
 }
 
+/// `lwc.<l>.hosts.<host>.answers`: answers to `host`'s whohas queries.
+pub fn answers(lattice: &str, host: &str) -> String {
+    format!("lwc.{lattice}.hosts.{host}.answers")
+}
+
+/// `lwc.<l>.packets.whohas`: every host listens; see [`crate::whohas`].
+pub fn whohas(lattice: &str) -> String {
+    format!("lwc.{lattice}.packets.whohas")
+}
+
+/// The host named in an ack subject (`lwc.<l>.hosts.<host>.acks`).
+pub fn host_of_acks(subject: &str) -> Option<&str> {
+    let rest = subject.strip_prefix("lwc.")?;
+    let (_lattice, rest) = rest.split_once(".hosts.")?;
+    let host = rest.strip_suffix(".acks")?;
+    is_valid_token(host).then_some(host)
+}
+
 /// `lwc.<l>.telemetry.<host>`: the host's histogram snapshot, every second
 /// (see [`crate::telemetry`]).
 pub fn telemetry(lattice: &str, host: &str) -> String {

@@ -10,6 +10,8 @@
 //! duplicates (a retry of a hop that did arrive), queues it for its
 //! component, and acks it on receipt, batched per sender ([`run_acker`]).
 
+pub mod protocol;
+
 use anyhow::{Context, Result};
 use async_nats::{Client, HeaderMap, HeaderName, Subject, Subscriber};
 use bytes::Bytes;

@@ -1,0 +1,429 @@
+//! One seed's world: a control host (0) that injects and watches fates,
+//! probe hosts 1..=5 on a ring, their protocols, and the invariant checks.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::net::{Event, Msg, Net, SimFrame, MS, US};
+use crate::lattice::protocol::{Action, HopKey, Nanos, Peer, Policy, Protocol, Upstream, Verdict};
+use lwc_wire::whohas::AskKind;
+
+const PROBES: usize = 5;
+const HOSTS: usize = PROBES + 1;
+const TICK: Nanos = 20 * MS;
+/// Virtual time after the last fault by which every packet must have ended.
+const SETTLE: Nanos = 60_000 * MS;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Summary {
+    pub packets: u64,
+    pub expired: u64,
+    pub lost: u64,
+    pub orphaned: u64,
+}
+
+impl Summary {
+    pub fn add(&mut self, o: &Summary) {
+        self.packets += o.packets;
+        self.expired += o.expired;
+        self.lost += o.lost;
+        self.orphaned += o.orphaned;
+    }
+}
+
+struct Host {
+    name: Peer,
+    proto: Option<Protocol<SimFrame>>,
+    next_hop_id: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Fate {
+    lost: bool,
+    host: usize,
+    at: Nanos,
+    why: String,
+}
+
+pub struct World {
+    net: Net,
+    hosts: Vec<Host>,
+    policy: Policy,
+    trap_pct: u32,
+    overload_pct: u32,
+    fates: HashMap<u64, Vec<Fate>>,
+    /// Hop id → (host, run of that host) that ran it.
+    ran: HashMap<u64, (usize, u32)>,
+    injected: HashMap<u64, Nanos>,
+    crashes: Vec<(Nanos, usize)>,
+    last_fault: Nanos,
+    /// A probe host lost its connection for a while (not a NATS outage).
+    receiver_cut: bool,
+    error: Option<String>,
+}
+
+fn name(i: usize) -> Peer {
+    Arc::from(format!("h{i}"))
+}
+
+fn index(peer: &str) -> usize {
+    peer.trim_start_matches(['h', 'c']).parse().unwrap_or(0)
+}
+
+fn next_on_ring(host: usize) -> usize {
+    host % PROBES + 1
+}
+
+impl World {
+    pub fn new(seed: u64) -> World {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let dup_pct = if rng.random_range(0..3) == 0 { rng.random_range(1..20) } else { 0 };
+        let trap_pct = if rng.random_range(0..4) == 0 { rng.random_range(1..30) } else { 0 };
+        let overload_pct = if rng.random_range(0..5) == 0 { rng.random_range(1..30) } else { 0 };
+        let mut net = Net::new(HOSTS, StdRng::seed_from_u64(seed ^ 0x5eed), dup_pct);
+        let policy = Policy::default();
+        let hosts = (0..HOSTS)
+            .map(|i| Host {
+                name: name(i),
+                proto: Some(Protocol::new(name(i), policy, rng.random::<u64>() >> 1)),
+                next_hop_id: rng.random::<u64>() >> 1,
+            })
+            .collect();
+        for h in 0..HOSTS {
+            net.at(rng.random_range(0..TICK), Event::Tick { host: h, inc: 0 });
+        }
+        let packets = rng.random_range(1..30u64);
+        for p in 0..packets {
+            let ttl = rng.random_range(0..60);
+            net.at(rng.random_range(0..2_000 * MS), Event::Inject { packet: 1_000 + p, ttl });
+        }
+        let mut last_fault = 0;
+        let mut receiver_cut = false;
+        for _ in 0..rng.random_range(0..5) {
+            let at = rng.random_range(0..3_000 * MS);
+            match rng.random_range(0..3) {
+                0 => {
+                    let host = rng.random_range(1..=PROBES);
+                    let back = at + rng.random_range(50 * MS..3_000 * MS);
+                    net.at(at, Event::Crash { host });
+                    net.at(back, Event::Restart { host });
+                    last_fault = last_fault.max(back);
+                }
+                1 => {
+                    let up = at + rng.random_range(100 * MS..5_000 * MS);
+                    net.at(at, Event::ServerDown);
+                    net.at(up, Event::ServerUp);
+                    last_fault = last_fault.max(up);
+                }
+                _ => {
+                    let host = rng.random_range(0..HOSTS);
+                    let back = at + rng.random_range(50 * MS..2_000 * MS);
+                    // A receiver cut off at every re-send looks dead to its
+                    // senders: a loss there is by design, not a bug.
+                    receiver_cut |= host != 0;
+                    net.at(at, Event::Disconnect { host });
+                    net.at(back, Event::Reconnect { host });
+                    last_fault = last_fault.max(back);
+                }
+            }
+        }
+        World {
+            net,
+            hosts,
+            policy,
+            trap_pct,
+            overload_pct,
+            fates: HashMap::new(),
+            ran: HashMap::new(),
+            injected: HashMap::new(),
+            crashes: Vec::new(),
+            last_fault,
+            receiver_cut,
+            error: None,
+        }
+    }
+
+    pub fn run(&mut self) -> Result<Summary, String> {
+        let horizon = self.last_fault.max(2_000 * MS) + SETTLE;
+        // LWC_SIM_TRACE=1 prints every event of a replayed seed.
+        let trace = std::env::var_os("LWC_SIM_TRACE").is_some();
+        while let Some(ev) = self.net.next() {
+            if self.net.now > horizon {
+                break;
+            }
+            if trace && !matches!(ev, Event::Tick { .. }) {
+                eprintln!("{:>9.3} ms {ev:?}", self.net.now as f64 / MS as f64);
+            }
+            self.step(ev);
+            if let Some(e) = self.error.take() {
+                return Err(format!("at {} ms: {e}", self.net.now / MS));
+            }
+            if self.all_settled() && self.net.now > self.last_fault + 2 * self.policy.finish_timeout {
+                break;
+            }
+        }
+        self.final_check()
+    }
+
+    fn all_settled(&self) -> bool {
+        self.injected.len() == self.fates.len() && self.injected.keys().all(|p| self.fates.contains_key(p))
+    }
+
+    fn step(&mut self, ev: Event) {
+        let now = self.net.now;
+        match ev {
+            Event::Inject { packet, ttl } => {
+                self.injected.insert(packet, now);
+                let key = HopKey {
+                    hop_id: self.new_hop_id(0),
+                    packet,
+                    hops: 1,
+                };
+                self.with(0, |p, acts| p.send(now, key, Arc::from("c1"), SimFrame { key, ttl }, None, acts));
+            }
+            Event::AtServer { src, inc, msg } => {
+                if let Msg::Fate { packet, lost, why } = &msg {
+                    if self.net.accepts(src, inc) {
+                        self.record_fate(src, *packet, *lost, why.clone());
+                    }
+                }
+                self.net.route(src, inc, msg, HOSTS)
+            }
+            Event::Deliver { dst, inc, msg } => {
+                if self.net.reaches(dst, inc) {
+                    self.deliver(dst, msg);
+                }
+            }
+            Event::Invoked { host, inc, from, frame } => {
+                if self.net.conns[host].up && self.net.conns[host].inc == inc {
+                    self.invoked(host, from, frame);
+                }
+            }
+            Event::Tick { host, inc } => {
+                if self.net.conns[host].up && self.net.conns[host].inc == inc {
+                    self.with(host, |p, acts| p.tick(now, acts));
+                    self.net.at(now + TICK, Event::Tick { host, inc });
+                }
+            }
+            Event::Crash { host } => {
+                let c = &mut self.net.conns[host];
+                c.up = false;
+                c.inc += 1;
+                c.buffered.clear();
+                self.hosts[host].proto = None;
+                self.crashes.push((now, host));
+            }
+            Event::Restart { host } => {
+                let seed = self.net.rng.random::<u64>() >> 1;
+                let mut proto = Protocol::new(self.hosts[host].name.clone(), self.policy, seed);
+                let connected = self.net.server_up;
+                if !connected {
+                    proto.disconnected();
+                }
+                self.hosts[host].proto = Some(proto);
+                self.hosts[host].next_hop_id = self.net.rng.random::<u64>() >> 1;
+                let c = &mut self.net.conns[host];
+                c.up = true;
+                c.connected = connected;
+                let inc = c.inc;
+                self.net.at(now + TICK, Event::Tick { host, inc });
+            }
+            Event::Disconnect { host } => {
+                self.net.conns[host].connected = false;
+                if let Some(p) = self.hosts[host].proto.as_mut() {
+                    p.disconnected();
+                }
+            }
+            Event::Reconnect { host } => {
+                if !self.net.server_up || !self.net.conns[host].up || self.net.conns[host].connected {
+                    return;
+                }
+                self.net.conns[host].connected = true;
+                self.net.flush_buffer(host);
+                self.with(host, |p, acts| p.reconnected(now, acts));
+            }
+            Event::ServerDown => {
+                self.net.server_up = false;
+                for host in 0..HOSTS {
+                    // Each client notices the closed socket after reading
+                    // what the server had already written to it.
+                    let t = now + self.net.rng.random_range(MS..5 * MS);
+                    self.net.at(t, Event::Disconnect { host });
+                }
+            }
+            Event::ServerUp => {
+                self.net.server_up = true;
+                for host in 0..HOSTS {
+                    let t = now + self.net.rng.random_range(0..300 * MS);
+                    self.net.at(t, Event::Reconnect { host });
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, dst: usize, msg: Msg) {
+        let now = self.net.now;
+        match msg {
+            Msg::Hop { from, frame, .. } => {
+                let room = self.net.rng.random_range(0..100) >= self.overload_pct;
+                let key = frame.key;
+                let mut verdict = Verdict::Refused;
+                self.with(dst, |p, acts| verdict = p.on_hop(now, &from, key, room, acts));
+                if verdict == Verdict::Accept {
+                    let run = if self.net.rng.random_range(0..30) == 0 {
+                        self.net.rng.random_range(MS..200 * MS)
+                    } else {
+                        self.net.rng.random_range(50 * US..2 * MS)
+                    };
+                    let inc = self.net.conns[dst].inc;
+                    self.net.at(now + run, Event::Invoked { host: dst, inc, from, frame });
+                }
+            }
+            Msg::Acks { entries, .. } => self.with(dst, |p, acts| p.on_acks(now, &entries, acts)),
+            Msg::Ask { kind, from, qid, packet, hops } => self.with(dst, |p, acts| match kind {
+                AskKind::Query => p.on_query(now, &from, qid, packet, hops, acts),
+                AskKind::Unfence => p.on_unfence(qid, packet),
+                AskKind::Declare => p.on_declare(now, qid, packet, hops),
+            }),
+            Msg::Answer { qid, answer, .. } => self.with(dst, |p, acts| p.on_answer(now, qid, answer, acts)),
+            Msg::Fate { packet, .. } => self.with(dst, |p, _| p.fate_seen(now, packet)),
+        }
+    }
+
+    /// A guest ran hop `frame` on `host`: check, then end or forward it.
+    fn invoked(&mut self, host: usize, from: Peer, frame: SimFrame) {
+        let now = self.net.now;
+        let key = frame.key;
+        let run = (host, self.net.conns[host].inc);
+        if let Some((h, inc)) = self.ran.insert(key.hop_id, run) {
+            // Ran before by a host that is still that same run: a real
+            // second run. (A host killed after running it, whose ack an
+            // outage hid, took that run and all it led to with it.)
+            if self.net.conns[h].up && self.net.conns[h].inc == inc {
+                self.fail(format!("hop {} of packet {} ran twice (h{h}, then h{host})", key.hop_id, key.packet));
+                return;
+            }
+        }
+        if let Some(f) = self.fates.get(&key.packet).and_then(|f| f.first()) {
+            let f = f.clone();
+            self.fail(format!(
+                "hop {} of packet {} ran on h{host} after its fate ({} by h{} at {} ms: {})",
+                key.hops,
+                key.packet,
+                if f.lost { "lost" } else { "expired" },
+                f.host,
+                f.at / MS,
+                f.why
+            ));
+            return;
+        }
+        let ended = if frame.ttl == 0 {
+            self.fate(host, key.packet, false, "expired".into());
+            true
+        } else if self.net.rng.random_range(0..100) < self.trap_pct {
+            self.fate(host, key.packet, true, "trap-before-forward".into());
+            true
+        } else {
+            let next = HopKey {
+                hop_id: self.new_hop_id(host),
+                packet: key.packet,
+                hops: key.hops + 1,
+            };
+            let target: Arc<str> = Arc::from(format!("c{}", next_on_ring(host)));
+            let up = Upstream { peer: from, hop_id: key.hop_id };
+            let frame = SimFrame { key: next, ttl: frame.ttl - 1 };
+            self.with(host, |p, acts| p.send(now, next, target, frame, Some(up), acts));
+            false
+        };
+        self.with(host, |p, acts| p.settled(now, key.hop_id, ended, acts));
+    }
+
+    fn new_hop_id(&mut self, host: usize) -> u64 {
+        let h = &mut self.hosts[host];
+        h.next_hop_id = h.next_hop_id.wrapping_add(1);
+        h.next_hop_id
+    }
+
+    /// Run `f` on a live host's protocol and carry out what it asks.
+    fn with(&mut self, host: usize, f: impl FnOnce(&mut Protocol<SimFrame>, &mut Vec<Action<SimFrame>>)) {
+        let Some(proto) = self.hosts[host].proto.as_mut() else { return };
+        let mut acts = Vec::new();
+        f(proto, &mut acts);
+        for a in acts {
+            self.act(host, a);
+        }
+    }
+
+    fn act(&mut self, host: usize, action: Action<SimFrame>) {
+        let from = self.hosts[host].name.clone();
+        let msg = match action {
+            Action::Publish { target, frame } => Msg::Hop { from, frame, target: index(&target) },
+            Action::AckNow { to, hop_id } => Msg::Acks {
+                to: index(&to),
+                entries: vec![(hop_id, lwc_wire::acks::AckStatus::Accepted)],
+            },
+            Action::Ack { to, hop_id, status } => Msg::Acks { to: index(&to), entries: vec![(hop_id, status)] },
+            Action::Query { qid, packet, hops } => Msg::Ask { kind: AskKind::Query, from, qid, packet, hops },
+            Action::Unfence { qid, packet } => Msg::Ask { kind: AskKind::Unfence, from, qid, packet, hops: 0 },
+            Action::Declare { qid, packet, hops } => Msg::Ask { kind: AskKind::Declare, from, qid, packet, hops },
+            Action::Answer { to, qid, answer, .. } => Msg::Answer { to: index(&to), qid, answer },
+            Action::Lost { frame, reason, detail, .. } => {
+                self.fate(host, frame.key.packet, true, format!("{reason}: {detail}"));
+                return;
+            }
+        };
+        self.net.publish(host, msg);
+    }
+
+    /// A host publishes a fate; it counts once it is on the stream.
+    fn fate(&mut self, host: usize, packet: u64, lost: bool, why: String) {
+        self.net.publish(host, Msg::Fate { packet, lost, why });
+    }
+
+    fn record_fate(&mut self, host: usize, packet: u64, lost: bool, why: String) {
+        let at = self.net.now;
+        let fates = self.fates.entry(packet).or_default();
+        fates.push(Fate { lost, host, at, why });
+        if fates.len() > 1 {
+            let list: Vec<String> = fates
+                .iter()
+                .map(|f| format!("{} by h{} at {} ms ({})", if f.lost { "lost" } else { "expired" }, f.host, f.at / MS, f.why))
+                .collect();
+            self.fail(format!("packet {packet} got {} fates: {}", list.len(), list.join("; ")));
+        }
+    }
+
+    fn fail(&mut self, e: String) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    fn final_check(&self) -> Result<Summary, String> {
+        let mut s = Summary::default();
+        let calm = self.crashes.is_empty() && self.trap_pct == 0 && self.overload_pct == 0 && !self.receiver_cut;
+        for (&packet, &born) in &self.injected {
+            s.packets += 1;
+            match self.fates.get(&packet).map(Vec::as_slice) {
+                Some([f]) if f.lost => {
+                    s.lost += 1;
+                    if calm {
+                        return Err(format!("packet {packet} lost with no kill, trap or overload: {}", f.why));
+                    }
+                }
+                Some([_]) => s.expired += 1,
+                _ => {
+                    // Excused only when two probe hosts died in its lifetime.
+                    let killed: HashSet<usize> = self.crashes.iter().filter(|(t, _)| *t >= born).map(|(_, h)| *h).collect();
+                    if killed.len() < 2 {
+                        return Err(format!("packet {packet} (injected at {} ms) never got a fate", born / MS));
+                    }
+                    s.orphaned += 1;
+                }
+            }
+        }
+        Ok(s)
+    }
+}

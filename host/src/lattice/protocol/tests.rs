@@ -1,0 +1,119 @@
+//! Unit tests of the protocol's rules, one event at a time.
+
+use super::*;
+
+type P = Protocol<u32>;
+
+const MS: Nanos = 1_000_000;
+
+fn peer(s: &str) -> Peer {
+    Arc::from(s)
+}
+
+fn key(hop_id: u64, hops: u32) -> HopKey {
+    HopKey { hop_id, packet: 7, hops }
+}
+
+#[test]
+fn accepted_is_acked_at_once_and_a_duplicate_runs_once() {
+    let mut r: P = Protocol::new(peer("r"), Policy::default(), 1);
+    let mut acts = Vec::new();
+    assert_eq!(r.on_hop(0, &peer("s"), key(1, 1), true, &mut acts), Verdict::Accept);
+    assert_eq!(acts, vec![Action::AckNow { to: peer("s"), hop_id: 1 }]);
+    acts.clear();
+    assert_eq!(r.on_hop(1, &peer("s"), key(1, 1), true, &mut acts), Verdict::Duplicate);
+    r.settled(2, 1, true, &mut acts);
+    acts.clear();
+    assert_eq!(r.on_hop(3, &peer("s"), key(1, 1), true, &mut acts), Verdict::Duplicate);
+    assert_eq!(acts, vec![Action::Ack { to: peer("s"), hop_id: 1, status: AckStatus::Done }]);
+}
+
+#[test]
+fn done_waits_for_the_next_hop_to_be_accepted() {
+    let mut r: P = Protocol::new(peer("r"), Policy::default(), 1);
+    let mut acts = Vec::new();
+    r.on_hop(0, &peer("s"), key(1, 1), true, &mut acts);
+    let up = Upstream { peer: peer("s"), hop_id: 1 };
+    r.send(1, key(2, 2), peer("c-next"), 0, Some(up), &mut acts);
+    r.settled(2, 1, false, &mut acts);
+    acts.clear();
+    r.on_acks(3, &[(2, AckStatus::Accepted)], &mut acts);
+    assert_eq!(acts, vec![Action::Ack { to: peer("s"), hop_id: 1, status: AckStatus::Done }]);
+}
+
+#[test]
+fn a_silent_lattice_gets_a_query_then_a_declared_loss() {
+    let policy = Policy::default();
+    let mut s: P = Protocol::new(peer("s"), policy, 100);
+    let mut acts = Vec::new();
+    s.send(0, key(1, 1), peer("c"), 0, None, &mut acts);
+    let mut t = 0;
+    let mut queried = None;
+    while t < 10_000 * MS && queried.is_none() {
+        t += 10 * MS;
+        acts.clear();
+        s.tick(t, &mut acts);
+        queried = acts.iter().find_map(|a| match a {
+            Action::Query { qid, .. } => Some(*qid),
+            _ => None,
+        });
+    }
+    let qid = queried.expect("a query after the retries");
+    assert_eq!(t, policy.give_up_after(), "asked once the re-sends are spent");
+    acts.clear();
+    s.tick(t + policy.query_window, &mut acts);
+    assert!(matches!(acts[0], Action::Lost { reason: LostReason::Unreachable, visits: 0, .. }));
+    assert_eq!(acts[1], Action::Declare { qid, packet: 7, hops: 1 });
+}
+
+#[test]
+fn an_answer_from_further_on_cancels_the_loss() {
+    let policy = Policy::default();
+    let mut s: P = Protocol::new(peer("s"), policy, 100);
+    let mut acts = Vec::new();
+    s.send(0, key(1, 1), peer("c"), 0, None, &mut acts);
+    s.on_acks(1, &[(1, AckStatus::Accepted)], &mut acts);
+    acts.clear();
+    s.tick(policy.finish_timeout + 1, &mut acts);
+    let Some(Action::Query { qid, .. }) = acts.first().cloned() else { panic!("expected a query, got {acts:?}") };
+    acts.clear();
+    s.on_answer(policy.finish_timeout + 2, qid, Answer::Has { hops: 2, passed: false }, &mut acts);
+    assert_eq!(acts, vec![Action::Unfence { qid, packet: 7 }]);
+    assert_eq!(s.stats().awaiting_ack, 0);
+}
+
+#[test]
+fn a_fenced_packet_is_refused_until_unfenced_and_a_tombstone_is_final() {
+    let mut x: P = Protocol::new(peer("x"), Policy::default(), 1);
+    let mut acts = Vec::new();
+    x.on_query(0, &peer("s"), 9, 7, 3, &mut acts);
+    assert!(acts.is_empty(), "nothing to say: silence, and a fence");
+    assert_eq!(x.on_hop(1, &peer("r"), key(5, 4), true, &mut acts), Verdict::Refused);
+    assert_eq!(x.on_hop(1, &peer("r"), key(4, 2), true, &mut acts), Verdict::Accept, "earlier hops are not fenced");
+    x.on_unfence(9, 7);
+    assert_eq!(x.on_hop(2, &peer("r"), key(5, 4), true, &mut acts), Verdict::Accept);
+    x.on_declare(3, 10, 8, 1);
+    assert_eq!(x.on_hop(4, &peer("r"), HopKey { hop_id: 6, packet: 8, hops: 9 }, true, &mut acts), Verdict::Refused);
+    acts.clear();
+    x.on_query(5, &peer("t"), 11, 8, 9, &mut acts);
+    assert_eq!(acts, vec![Action::Answer { to: peer("t"), qid: 11, packet: 8, answer: Answer::Tombstone }]);
+}
+
+#[test]
+fn an_outage_pauses_give_up_and_resends_on_reconnect() {
+    let policy = Policy::default();
+    let mut s: P = Protocol::new(peer("s"), policy, 100);
+    let mut acts = Vec::new();
+    s.send(0, key(1, 1), peer("c"), 0, None, &mut acts);
+    s.disconnected();
+    acts.clear();
+    s.tick(60_000 * MS, &mut acts);
+    assert!(acts.is_empty(), "nothing is given up while NATS is away: {acts:?}");
+    s.reconnected(60_001 * MS, &mut acts);
+    assert!(acts.is_empty(), "first the others reconnect: {acts:?}");
+    s.tick(61_000 * MS, &mut acts);
+    let Some(Action::Query { qid, .. }) = acts.first().cloned() else { panic!("asks first: {acts:?}") };
+    acts.clear();
+    s.tick(62_000 * MS, &mut acts);
+    assert_eq!(acts, vec![Action::Unfence { qid, packet: 7 }, Action::Publish { target: peer("c"), frame: 0 }]);
+}
