@@ -1,5 +1,5 @@
 //! NATS → channel. One task per subscription (telemetry, heartbeats,
-//! packet events, control-plane changes) decodes messages (JSON,
+//! packet events, control-plane changes, experiment reports) decodes messages (JSON,
 //! histograms) off the UI thread and pushes [`Update`]s into a bounded
 //! channel; when the UI is behind, messages are dropped and counted, never
 //! queued without bound. The connection reconnects forever and its state is
@@ -29,6 +29,7 @@ pub struct Shared {
     garbage_heartbeat: AtomicU64,
     garbage_events: AtomicU64,
     garbage_ctl: AtomicU64,
+    garbage_lab: AtomicU64,
 }
 
 impl Shared {
@@ -39,6 +40,7 @@ impl Shared {
             garbage_heartbeat: self.garbage_heartbeat.load(Relaxed),
             garbage_events: self.garbage_events.load(Relaxed),
             garbage_ctl: self.garbage_ctl.load(Relaxed),
+            garbage_lab: self.garbage_lab.load(Relaxed),
         }
     }
 }
@@ -94,6 +96,8 @@ pub async fn run(cfg: FeedConfig, tx: SyncSender<Update>, shared: Arc<Shared>) {
         (subjects::packet_events(&cfg.lattice), Kind::Events),
         // Every change to links and chaos, whoever made it: the chart's marks.
         (format!("{}>", subjects::ctl_prefix(&cfg.lattice)), Kind::Ctl),
+        // The running experiment's state, once a second from lwc-lab.
+        (format!("lwc.{}.lab.status", cfg.lattice), Kind::Lab),
     ];
     let mut tasks = tokio::task::JoinSet::new();
     for (subject, kind) in subs {
@@ -163,6 +167,7 @@ enum Kind {
     Heartbeat,
     Events,
     Ctl,
+    Lab,
 }
 
 async fn pump(mut sub: async_nats::Subscriber, kind: Kind, tx: Tx) {
@@ -185,6 +190,7 @@ async fn pump(mut sub: async_nats::Subscriber, kind: Kind, tx: Tx) {
                     .ok()
                     .map(|c| Update::Ctl(Box::new(c), lwc_wire::now_ns()))
             }
+            Kind::Lab => crate::app::lab::decode(&msg.payload).map(|s| Update::Lab(Box::new(s), lwc_wire::now_ns())),
         };
         let Some(update) = update else {
             let counter = match kind {
@@ -192,6 +198,7 @@ async fn pump(mut sub: async_nats::Subscriber, kind: Kind, tx: Tx) {
                 Kind::Heartbeat => &tx.shared.garbage_heartbeat,
                 Kind::Events => &tx.shared.garbage_events,
                 Kind::Ctl => &tx.shared.garbage_ctl,
+                Kind::Lab => &tx.shared.garbage_lab,
             };
             counter.fetch_add(1, Relaxed);
             continue;

@@ -50,6 +50,8 @@ fn run(api: Api, commands: Receiver<Command>, updates: SyncSender<Update>) {
                 }
                 HttpUpdate::Links(api.get_links())
             }
+            // Not HTTP: the UI loop runs experiments itself.
+            Ok(Command::RunExperiment { .. }) => continue,
             Err(RecvTimeoutError::Disconnected) => return,
         };
         if updates.send(Update::Http(update)).is_err() {

@@ -18,6 +18,7 @@ pub const KEYS: &[(&str, &str, &str, bool)] = &[
     ("←→", "host", "select host (tab too)", false),
     ("↑↓", "edge", "select edge or series", false),
     ("w", "view", "view: last N seconds / whole run", false),
+    ("e", "exp", "run an experiment file (scenarios/*.toml)", false),
     ("g", "chart", "chart ⇄ histogram where they share a place", false),
     ("r", "reset", "reset the window", false),
     ("p", "pause", "pause / resume the hop log", false),
@@ -38,6 +39,17 @@ pub fn handle(app: &mut App, key: KeyEvent) -> Option<Command> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         if matches!(key.code, KeyCode::Char('c') | KeyCode::Char('d')) {
             app.request_quit();
+        }
+        return None;
+    }
+    if app.picker.is_some() {
+        // The experiment popup has the keys until it closes.
+        match key.code {
+            KeyCode::Down | KeyCode::Tab => app.picker_next(),
+            KeyCode::Up | KeyCode::BackTab => app.picker_prev(),
+            KeyCode::Enter => return app.pick_experiment(),
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('e') => app.close_picker(),
+            _ => {}
         }
         return None;
     }
@@ -63,6 +75,7 @@ pub fn handle(app: &mut App, key: KeyEvent) -> Option<Command> {
         KeyCode::Up => app.prev_row(),
         KeyCode::Char('w') => app.toggle_view(),
         KeyCode::Char('g') => app.toggle_chart(),
+        KeyCode::Char('e') => app.open_picker(),
         KeyCode::Char('r') => app.reset_window(),
         KeyCode::Char('p') | KeyCode::Char(' ') => app.toggle_pause(),
         KeyCode::Char('?') | KeyCode::Char('h') => app.toggle_help(),

@@ -12,6 +12,7 @@
 //! - [`ui`]: one widget per pane, and the layout
 //! - [`input`]: keys → intents
 //! - [`feed`]: NATS → channel
+//! - [`experiment`]: `e` runs `scripts/experiment.sh FILE` in the background
 //! - [`http`]: the control API (inject, chaos, links) on its own thread
 //! - [`term`]: raw mode and the alternate screen, restored on exit and panic;
 //!   keys on their own thread, and a watch for the terminal hanging up
@@ -19,6 +20,7 @@
 
 pub mod app;
 pub mod config;
+pub mod experiment;
 pub mod feed;
 pub mod http;
 pub mod input;
@@ -65,7 +67,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         lattice: config.lattice.clone(),
     };
     rt.spawn(feed::run(feed_cfg, tx.clone(), shared.clone()));
-    let http = http::Worker::spawn(config.http.clone(), tx).context("cannot start the HTTP worker")?;
+    let http = http::Worker::spawn(config.http.clone(), tx.clone()).context("cannot start the HTTP worker")?;
 
     let mut app = App::new(&config, lwc_wire::now_ns());
     let result = {
@@ -73,7 +75,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         term::spawn_reader(input_tx.clone()).context("cannot start the key reader")?;
         term::watch_hangup(input_tx).context("cannot watch the terminal")?;
         let terminal = guard.terminal().context("the terminal was not set up")?;
-        let exit = ui_loop(terminal, &mut app, &rx, &inputs, &http, &shared, config.frame);
+        let work = Work { http: &http, updates: tx };
+        let exit = ui_loop(terminal, &mut app, &rx, &inputs, &work, &shared, config.frame);
         if matches!(exit, Ok(Exit::TerminalGone)) {
             guard.abandon();
         }
@@ -83,6 +86,25 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     drop(rx);
     rt.shutdown_timeout(Duration::from_millis(200));
     result
+}
+
+/// Where the keys' commands go: HTTP calls to the worker thread, an
+/// experiment to a child process.
+struct Work<'a> {
+    http: &'a http::Worker,
+    updates: std::sync::mpsc::SyncSender<Update>,
+}
+
+impl Work<'_> {
+    fn run(&self, app: &mut App, cmd: app::Command) {
+        match cmd {
+            app::Command::RunExperiment { root, file } => {
+                let result = experiment::launch(&root, &file, self.updates.clone());
+                app.experiment_started(result);
+            }
+            other => self.http.send(other),
+        }
+    }
 }
 
 /// How the UI loop ended.
@@ -100,7 +122,7 @@ fn ui_loop(
     app: &mut App,
     rx: &Receiver<Update>,
     inputs: &Receiver<term::Input>,
-    http: &http::Worker,
+    work: &Work,
     shared: &feed::Shared,
     frame: Duration,
 ) -> anyhow::Result<Exit> {
@@ -126,7 +148,7 @@ fn ui_loop(
             match inputs.recv_timeout(left) {
                 Ok(term::Input::Key(key)) => {
                     if let Some(cmd) = input::handle(app, key) {
-                        http.send(cmd);
+                        work.run(app, cmd);
                     }
                     if app.quit {
                         return Ok(Exit::Quit);

@@ -1,11 +1,14 @@
 //! The dashboard's state. Producers send [`Update`]s; the UI loop folds them
 //! in with [`App::apply`] once per frame, then draws from `&App`. Keys call
-//! small intent methods; those that need the HTTP API return a [`Command`]
-//! for the HTTP worker.
+//! small intent methods ([`intents`]); those that need the HTTP API return
+//! a [`Command`] for the HTTP worker.
 
 pub mod history;
+mod intents;
+pub use intents::DOWN_S;
 pub mod hoplog;
 pub mod hosts;
+pub mod lab;
 pub mod packets;
 
 use hdrhistogram::Histogram;
@@ -120,6 +123,11 @@ pub enum Update {
     /// A control-plane change (`lwc.<l>.ctl.links` / `.chaos`) and when it
     /// arrived.
     Ctl(Box<lwc_wire::ctl::Change>, u64),
+    /// A report of the running experiment (`lwc.<l>.lab.status`) and when it
+    /// arrived.
+    Lab(Box<lab::LabStatus>, u64),
+    /// Something to say on the status line (e.g. how an experiment ended).
+    Note(String),
     Http(HttpUpdate),
 }
 
@@ -133,11 +141,12 @@ pub struct FeedStats {
     pub garbage_heartbeat: u64,
     pub garbage_events: u64,
     pub garbage_ctl: u64,
+    pub garbage_lab: u64,
 }
 
 impl FeedStats {
     pub fn garbage(&self) -> u64 {
-        self.garbage_telemetry + self.garbage_heartbeat + self.garbage_events + self.garbage_ctl
+        self.garbage_telemetry + self.garbage_heartbeat + self.garbage_events + self.garbage_ctl + self.garbage_lab
     }
 }
 
@@ -184,6 +193,8 @@ pub struct ChaosPatch {
 pub enum Command {
     Inject(InjectSettings),
     SetChaos(ChaosPatch),
+    /// `scripts/experiment.sh file` in `root`.
+    RunExperiment { root: std::path::PathBuf, file: std::path::PathBuf },
 }
 
 /// Whether the control plane's chaos API answers.
@@ -251,6 +262,10 @@ pub struct App {
     /// When the dashboard started (host events before it settle are not marked).
     pub started_ns: u64,
     pub packets: Packets,
+    /// The latest experiment report and when it arrived.
+    pub lab: Option<(lab::LabStatus, u64)>,
+    /// The `e` popup, while open.
+    pub picker: Option<lab::Picker>,
     pub log: HopLog,
     pub inject: InjectSettings,
     pub chaos: BTreeMap<String, Chaos>,
@@ -284,6 +299,8 @@ impl App {
             swap_chart: false,
             started_ns: now_ns,
             packets: Packets::default(),
+            lab: None,
+            picker: None,
             log: HopLog::default(),
             inject: InjectSettings::default(),
             chaos: BTreeMap::new(),
@@ -305,6 +322,9 @@ impl App {
         self.now_ns = now_ns;
         self.stats.expire(now_ns);
         self.history.expire(now_ns);
+        if self.lab.as_ref().is_some_and(|(_, at)| now_ns.saturating_sub(*at) > lab::LINGER_NS) {
+            self.lab = None;
+        }
         self.observe_hosts();
         if self.note.as_ref().is_some_and(|n| now_ns.saturating_sub(n.at_ns) > NOTE_NS) {
             self.note = None;
@@ -344,6 +364,8 @@ impl App {
             }
             Update::Event(ev, at_ns) => self.apply_event(*ev, at_ns),
             Update::Ctl(change, at_ns) => self.history.add_change(&change, at_ns),
+            Update::Lab(status, at_ns) => self.lab = Some((*status, at_ns)),
+            Update::Note(text) => self.note(text, false),
             Update::Http(h) => self.apply_http(h),
         }
     }
@@ -506,172 +528,6 @@ impl App {
     pub fn chaos_keys_enabled(&self) -> bool {
         self.plane == Plane::Available
     }
-
-    // ------------------------------------------------------------ intents
-
-    pub fn inject(&mut self) -> Command {
-        Command::Inject(self.inject.clone())
-    }
-
-    pub fn raise_ttl(&mut self) {
-        self.inject.ttl = next_step(self.inject.ttl, &TTL_STEPS);
-    }
-
-    pub fn lower_ttl(&mut self) {
-        self.inject.ttl = prev_step(self.inject.ttl, &TTL_STEPS);
-    }
-
-    pub fn raise_count(&mut self) {
-        self.inject.count = next_step(u64::from(self.inject.count), &COUNT_STEPS) as u32;
-    }
-
-    pub fn lower_count(&mut self) {
-        self.inject.count = prev_step(u64::from(self.inject.count), &COUNT_STEPS) as u32;
-    }
-
-    pub fn raise_chaos(&mut self) {
-        self.inject.chaos = (self.inject.chaos + 5).min(100);
-    }
-
-    pub fn lower_chaos(&mut self) {
-        self.inject.chaos = self.inject.chaos.saturating_sub(5);
-    }
-
-    pub fn toggle_route(&mut self) {
-        self.inject.route = if self.inject.route == "default" { "special" } else { "default" }.into();
-    }
-
-    pub fn toggle_trace(&mut self) {
-        self.inject.trace = !self.inject.trace;
-    }
-
-    pub fn next_host(&mut self) {
-        self.selected_host = (self.selected_host + 1) % self.host_names().len();
-    }
-
-    pub fn prev_host(&mut self) {
-        let n = self.host_names().len();
-        self.selected_host = (self.selected_host + n - 1) % n;
-    }
-
-    pub fn next_row(&mut self) {
-        let n = self.stats.keys().len();
-        if n > 0 {
-            self.selected_row = (self.selected_row.min(n - 1) + 1) % n;
-        }
-    }
-
-    pub fn prev_row(&mut self) {
-        let n = self.stats.keys().len();
-        if n > 0 {
-            self.selected_row = (self.selected_row.min(n - 1) + n - 1) % n;
-        }
-    }
-
-    pub fn toggle_view(&mut self) {
-        self.view = match self.view {
-            View::Window => View::Run,
-            View::Run => View::Window,
-        };
-    }
-
-    pub fn reset_window(&mut self) {
-        self.stats.reset_window();
-        self.note("window reset", false);
-    }
-
-    pub fn toggle_pause(&mut self) {
-        self.log.toggle_pause();
-    }
-
-    pub fn toggle_chart(&mut self) {
-        self.swap_chart = !self.swap_chart;
-    }
-
-    pub fn toggle_help(&mut self) {
-        self.show_help = !self.show_help;
-    }
-
-    pub fn request_quit(&mut self) {
-        self.quit = true;
-    }
-
-    /// Build a chaos change for the selected host from its current settings,
-    /// or say why chaos keys do nothing right now.
-    fn chaos_change(&mut self, change: impl FnOnce(&Chaos, &mut ChaosPatch)) -> Option<Command> {
-        if !self.chaos_keys_enabled() {
-            let why = match &self.plane {
-                Plane::Missing(why) => why.clone(),
-                _ => "control plane not known yet".into(),
-            };
-            self.note(format!("chaos keys: {why}"), true);
-            return None;
-        }
-        let host = self.selected_host_name();
-        let current = self.chaos.get(&host).copied().unwrap_or_default();
-        let mut patch = ChaosPatch {
-            host,
-            ..Default::default()
-        };
-        change(&current, &mut patch);
-        // Show the change at once (and let a quick second key build on it);
-        // the API's answer replaces it.
-        let mut next = current;
-        next.trap = patch.trap.unwrap_or(next.trap);
-        next.delay_ms = patch.delay_ms.unwrap_or(next.delay_ms);
-        next.jitter_ms = patch.jitter_ms.unwrap_or(next.jitter_ms);
-        next.drop = patch.drop.unwrap_or(next.drop);
-        next.down_s = patch.down_s.unwrap_or(next.down_s);
-        self.chaos.insert(patch.host.clone(), next);
-        Some(Command::SetChaos(patch))
-    }
-
-    pub fn raise_trap(&mut self) -> Option<Command> {
-        self.chaos_change(|c, p| p.trap = Some(c.trap.saturating_add(10).min(100)))
-    }
-
-    pub fn lower_trap(&mut self) -> Option<Command> {
-        self.chaos_change(|c, p| p.trap = Some(c.trap.saturating_sub(10)))
-    }
-
-    pub fn raise_drop(&mut self) -> Option<Command> {
-        self.chaos_change(|c, p| p.drop = Some(c.drop.saturating_add(5).min(100)))
-    }
-
-    pub fn lower_drop(&mut self) -> Option<Command> {
-        self.chaos_change(|c, p| p.drop = Some(c.drop.saturating_sub(5)))
-    }
-
-    pub fn raise_delay(&mut self) -> Option<Command> {
-        self.chaos_change(|c, p| p.delay_ms = Some(c.delay_ms.saturating_add(5).min(10_000)))
-    }
-
-    pub fn lower_delay(&mut self) -> Option<Command> {
-        self.chaos_change(|c, p| p.delay_ms = Some(c.delay_ms.saturating_sub(5)))
-    }
-
-    pub fn raise_jitter(&mut self) -> Option<Command> {
-        self.chaos_change(|c, p| p.jitter_ms = Some(c.jitter_ms.saturating_add(1).min(10_000)))
-    }
-
-    pub fn lower_jitter(&mut self) -> Option<Command> {
-        self.chaos_change(|c, p| p.jitter_ms = Some(c.jitter_ms.saturating_sub(1)))
-    }
-
-    /// Take the host down for 10 s, or bring it back if it is down.
-    pub fn toggle_down(&mut self) -> Option<Command> {
-        self.chaos_change(|c, p| p.down_s = Some(if c.down_s > 0 { 0 } else { DOWN_S }))
-    }
-
-    pub fn clear_chaos(&mut self) -> Option<Command> {
-        self.chaos_change(|_, p| {
-            p.trap = Some(0);
-            p.delay_ms = Some(0);
-            p.jitter_ms = Some(0);
-            p.drop = Some(0);
-            p.down_s = Some(0);
-        })
-    }
 }
 
 /// One snapshot's edges merged into one histogram (`None` without edges).
@@ -683,20 +539,6 @@ fn all_edges(series: &[(SeriesKey, Histogram<u64>)]) -> Option<Histogram<u64>> {
         let _ = all.add(h);
     }
     Some(all)
-}
-
-/// Seconds of outage the `s` key asks for.
-pub const DOWN_S: u32 = 10;
-
-const TTL_STEPS: [u64; 8] = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
-const COUNT_STEPS: [u64; 6] = [1, 10, 64, 100, 1_000, 10_000];
-
-fn next_step(v: u64, steps: &[u64]) -> u64 {
-    steps.iter().copied().find(|s| *s > v).unwrap_or(steps[steps.len() - 1])
-}
-
-fn prev_step(v: u64, steps: &[u64]) -> u64 {
-    steps.iter().rev().copied().find(|s| *s < v).unwrap_or(steps[0])
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ impl Widget for ChartPane<'_> {
         b.render(area, buf);
         let view = View::new(app, span);
         if inner.height < 3 || inner.width < 24 {
-            Paragraph::new(view.marks_line(app, inner.width)).render(inner, buf);
+            Paragraph::new(view.marks_line(inner.width)).render(inner, buf);
             return;
         }
         let with_fates = inner.height >= 7;
@@ -105,7 +105,7 @@ impl Widget for ChartPane<'_> {
         if legends == 2 {
             lines.push(view.series_line(app, &key));
         }
-        lines.push(view.marks_line(app, legend.width));
+        lines.push(view.marks_line(legend.width));
         Paragraph::new(lines).render(legend, buf);
     }
 }
@@ -266,7 +266,7 @@ impl<'a> View<'a> {
 
     /// "marks: 1 east +10ms · 2 east calm · 3 west gone", newest kept when
     /// it does not all fit.
-    fn marks_line(&self, _app: &App, width: u16) -> Line<'static> {
+    fn marks_line(&self, width: u16) -> Line<'static> {
         if self.marks.is_empty() {
             return Line::styled("marks: none yet (chaos and link changes, hosts gone or back)", dim());
         }

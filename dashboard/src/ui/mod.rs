@@ -7,6 +7,7 @@
 //! - [`latency`]: percentiles of every edge, component and lifetime
 //! - [`histogram`]: the selected series as bars
 //! - [`chart`]: the selected series and fates over time, with marks
+//! - [`lab`]: the running experiment, and the `e` popup
 //! - [`failures`]: failures per host by kind, and the ledger
 //! - [`packets`]: the most recent packets and their fates
 //! - [`log`]: the hop log
@@ -19,6 +20,7 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod histogram;
+pub mod lab;
 pub mod latency;
 pub mod log;
 pub mod packets;
@@ -57,20 +59,30 @@ pub fn render(f: &mut Frame, app: &App) {
     } else {
         render_compact(f, app, area);
     }
+    if let Some(p) = &app.picker {
+        f.render_widget(lab::PickerPopup(p), area);
+    }
     if app.show_help {
         f.render_widget(help::Help(app), area);
     }
 }
 
-/// Head, body, settings and keys.
-fn frame(area: Rect, key_lines: u16) -> [Rect; 4] {
-    Layout::vertical([
+/// Head, body, settings and keys; the running experiment, if any, takes
+/// the body's first lines (drawn here).
+fn frame_with(f: &mut Frame, app: &App, area: Rect, key_lines: u16, compact: bool) -> [Rect; 4] {
+    let lab_h = lab::height(app.lab_status(), compact);
+    let [head, lab_area, body, settings, keys] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(lab_h),
         Constraint::Fill(1),
         Constraint::Length(1),
         Constraint::Length(key_lines),
     ])
-    .areas(area)
+    .areas(area);
+    if let Some(status) = app.lab_status() {
+        f.render_widget(lab::LabPane(status), lab_area);
+    }
+    [head, body, settings, keys]
 }
 
 fn halves(r: Rect) -> [Rect; 2] {
@@ -96,7 +108,7 @@ fn shared_slot(f: &mut Frame, app: &App, area: Rect, chart_first: bool) {
 
 /// 120×44 and up: every pane, the chart in a full-width row of its own.
 fn render_tall(f: &mut Frame, app: &App, area: Rect) {
-    let [head, body, settings, keys] = frame(area, 2);
+    let [head, body, settings, keys] = frame_with(f, app, area, 2, false);
     let [top, chart_row, mid, bottom] = Layout::vertical([
         Constraint::Fill(3),
         Constraint::Fill(3),
@@ -120,7 +132,7 @@ fn render_tall(f: &mut Frame, app: &App, area: Rect) {
 /// 120×36 up to the tall layout: the chart beside the failures, in the
 /// histogram's place (`g` brings the histogram back).
 fn render_wide(f: &mut Frame, app: &App, area: Rect) {
-    let [head, body, settings, keys] = frame(area, 2);
+    let [head, body, settings, keys] = frame_with(f, app, area, 2, false);
     let [top, mid, bottom] =
         Layout::vertical([Constraint::Length(12), Constraint::Fill(1), Constraint::Length(7)]).areas(body);
     let [ring_area, latency_area] = halves(top);
@@ -136,7 +148,7 @@ fn render_wide(f: &mut Frame, app: &App, area: Rect) {
 }
 
 fn render_full(f: &mut Frame, app: &App, area: Rect) {
-    let [head, body, settings, keys] = frame(area, 2);
+    let [head, body, settings, keys] = frame_with(f, app, area, 2, false);
     let [top, mid, bottom] = Layout::vertical([Constraint::Fill(3), Constraint::Fill(2), Constraint::Fill(2)]).areas(body);
     let [ring_area, latency_area] = halves(top);
     let [hist_area, fail_area] = halves(mid);
@@ -153,7 +165,7 @@ fn render_full(f: &mut Frame, app: &App, area: Rect) {
 /// Small terminals: hosts as a list, the percentiles, the histogram (or,
 /// with `g`, the chart) when there is room, the settings, keys.
 fn render_compact(f: &mut Frame, app: &App, area: Rect) {
-    let [head, body, settings, keys] = frame(area, 1);
+    let [head, body, settings, keys] = frame_with(f, app, area, 1, true);
     let slot = if body.height >= 18 { Constraint::Fill(1) } else { Constraint::Length(0) };
     let [ring_area, latency_area, slot_area] =
         Layout::vertical([Constraint::Length(7), Constraint::Fill(1), slot]).areas(body);

@@ -321,3 +321,69 @@ fn a_lost_packet_shows_the_ttl_it_had_left() {
     assert_eq!(cells(row(NOW - S + 87_654_321))[2], "—");
     assert!(lines.iter().filter(|l| l.contains("✖ unreachab")).all(|l| !l.contains(" ? ")));
 }
+
+fn lab_report(app: &mut App, at_ns: u64) {
+    let text = br#"{"experiment":"brownout","file":"scenarios/brownout.toml","phase":"slow-east","elapsed_s":12.0,"duration_s":40,"remaining_s":28.0,"status":"running","expectations":[{"phase":"baseline","metric":"p99_ms","edge":"east->north","series":null,"min":null,"max":5.0,"value":3.2,"ok":true},{"phase":"slow-east","metric":"p99_ms","edge":"east->north","min":20,"value":12.5,"ok":false},{"phase":"recovery","metric":"lost_pct","max":1,"value":null,"ok":null}]}"#;
+    let status = crate::app::lab::decode(text).unwrap();
+    app.apply(Update::Lab(Box::new(status), at_ns));
+}
+
+#[test]
+fn a_running_experiment_shows_its_phase_time_left_and_expectations() {
+    let mut app = ring_app();
+    lab_report(&mut app, NOW);
+    for (w, h) in [(200, 60), (120, 36), (100, 30), (80, 24)] {
+        let lines = text(&draw(&app, w, h));
+        let all = lines.join("\n");
+        let head = line_with(&lines, "Experiment brownout");
+        assert!(head.contains("phase slow-east") && head.contains("28s left of 40s") && head.contains("running"), "{w}x{h}: {head}");
+        if (w, h) != (80, 24) {
+            let exp = line_with(&lines, "✓ baseline p99_ms east->north ≤5: 3.20");
+            assert!(exp.contains("✗ slow-east p99_ms east->north ≥20: 12.50"), "{exp}");
+        }
+        // The other panes are still all there.
+        assert!(all.contains("Latency ·") && all.contains("i inject"), "{all}");
+    }
+    for (w, h) in [(20, 5), (30, 6), (40, 10), (60, 18)] {
+        draw(&app, w, h);
+    }
+    // It stays a few seconds after the last report, then goes.
+    app.tick(NOW + 4 * S);
+    assert!(screen(&draw(&app, 120, 36)).contains("Experiment brownout"));
+    app.tick(NOW + 6 * S);
+    assert!(!screen(&draw(&app, 120, 36)).contains("Experiment"));
+}
+
+#[test]
+fn the_experiment_popup_picks_a_file() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = ring_app();
+    app.picker = Some(crate::app::lab::Picker {
+        root: "/project".into(),
+        files: vec!["scenarios/brownout.toml".into(), "scenarios/demo.toml".into()],
+        selected: 0,
+    });
+    let all = screen(&draw(&app, 120, 36));
+    assert!(all.contains("▸ scenarios/brownout.toml") && all.contains("  scenarios/demo.toml"), "{all}");
+    for (w, h) in [(20, 5), (30, 6), (80, 24)] {
+        draw(&app, w, h);
+    }
+    let key = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+    assert_eq!(crate::input::handle(&mut app, key(KeyCode::Char('i'))), None, "the popup has the keys");
+    crate::input::handle(&mut app, key(KeyCode::Down));
+    assert!(screen(&draw(&app, 120, 36)).contains("▸ scenarios/demo.toml"));
+    let cmd = crate::input::handle(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        cmd,
+        Some(crate::app::Command::RunExperiment {
+            root: "/project".into(),
+            file: "scenarios/demo.toml".into()
+        })
+    );
+    assert!(app.picker.is_none());
+    app.experiment_started(Err("/project/scripts/experiment.sh does not exist".into()));
+    let all = screen(&draw(&app, 120, 36));
+    assert!(all.contains("│ experiment: /project/scripts/expe"), "{all}");
+    assert!(app.note.as_ref().is_some_and(|n| n.error && n.text.ends_with("experiment.sh does not exist")));
+    assert!(!app.quit);
+}
