@@ -24,7 +24,7 @@ use prost::Message;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// One received span, flattened.
@@ -132,22 +132,16 @@ impl Receiver {
 
     /// Wait until `done` holds for what arrived, or fail saying `what`.
     pub async fn wait_for(&self, within: Duration, what: &str, done: impl Fn(&Received) -> bool) {
-        let deadline = Instant::now() + within;
-        loop {
-            if done(&self.lock()) {
-                return;
-            }
-            if Instant::now() > deadline {
-                let got = self.lock();
-                panic!(
-                    "receiver: no {what} after {within:?}; got {} spans, {} logs, {} points; requests {:?}",
-                    got.spans.len(),
-                    got.logs.len(),
-                    got.points.len(),
-                    got.requests
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let waited = lwc_testkit::wait::until_async(within, what, || Ok(done(&self.lock()).then_some(()))).await;
+        if let Err(e) = waited {
+            let got = self.lock();
+            panic!(
+                "receiver: {e}; got {} spans, {} logs, {} points; requests {:?}",
+                got.spans.len(),
+                got.logs.len(),
+                got.points.len(),
+                got.requests
+            );
         }
     }
 
