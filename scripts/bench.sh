@@ -8,7 +8,7 @@
 #   scripts/bench.sh --help     this text
 #
 # Builds (release) what it needs, then runs target/release/lwc-bench, which
-# starts its own nats-server (on a free port, with a token), a raw NATS ring of
+# starts its own nats-server (on a port it picks itself, with a token), a raw NATS ring of
 # four processes, and five-host lwc rings of its own (fresh instances, then
 # --reuse 1000, then with OTLP export) on their own HTTP ports and lattices: a
 # ring started by scripts/ring.sh is left alone. Everything it starts is
