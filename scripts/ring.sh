@@ -14,16 +14,29 @@
 #   scripts/ring.sh --stop          stop everything the ring started
 #   scripts/ring.sh --start HOST    (re)start one host process (no rebuild)
 #   scripts/ring.sh --kill HOST     kill -9 one host process
-#   scripts/ring.sh --restart-nats  restart the ring's nats-server, same port/token
+#   scripts/ring.sh --restart-nats [--server I]
+#                                   restart the ring's nats-server, same port/token
+#                                   (on a cluster: server I, default 1)
+#   scripts/ring.sh --size N [--cluster K] [--detach]
+#                                   a generated ring of N probe hosts (2..=1000)
+#                                   plus control, packed several hosts per process
+#                                   where lwc-host can; manifest: .lwc/ring-N.toml
+#   scripts/ring.sh --cluster K [--detach]
+#                                   the ring on a local NATS cluster of K servers
+#                                   (1..=5), hosts spread over them
 #   scripts/ring.sh --help          this text
 #
 # While a ring is up, .lwc/ring.env holds LWC_NATS_URL, LWC_NATS_TOKEN,
 # LWC_HTTP and LWC_LATTICE (KEY=VALUE lines; `set -a; . .lwc/ring.env; set +a`
-# loads them into a shell), .lwc/<name>.pid the pid of each host and of `nats`,
-# and .lwc/logs/<name>.log their logs.
+# loads them into a shell), .lwc/<name>.pid the pid of each host and of `nats`
+# (`nats-2`, `nats-3`, … for the other servers of a cluster), and
+# .lwc/logs/<name>.log their logs.
 #
 # Environment (read by lwc unless noted):
+#   LWC_DIR=DIR              the state directory instead of .lwc/ (ring.sh passes it
+#                            as lwc --dir), so a second ring can run beside the first
 #   LWC_MANIFEST=PATH        another manifest (default scripts/ring.toml)
+#   LWC_HTTP_PORT=PORT       serve the HTTP API on this port, not the manifest's
 #   LWC_DASH=PATH|none       dashboard binary (default target/release/lwc-dash);
 #                            `none` shows the logs instead
 #   LWC_NO_BUILD=1           skip scripts/setup.sh and cargo build (ring.sh)
@@ -34,8 +47,10 @@
 set -euo pipefail
 
 LWC_PROG=ring # read by lib.sh's messages
+user_dir=${LWC_DIR:-} # lib.sh sets LWC_DIR to the project's .lwc/
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+LWC_DIR=${user_dir:-$LWC_DIR}
 
 LWC=$LWC_ROOT/target/release/lwc
 
@@ -61,25 +76,45 @@ run_lwc() {
     exec "$LWC" --dir "$LWC_DIR" "$@"
 }
 
+# `up` and its flags: --detach, --size N, --cluster K (any order; lwc
+# checks the values). No flag: attach to a ring that is up, else start one.
+up() {
+    local flags=() detach=0
+    while (($#)); do
+        case $1 in
+            --detach) detach=1 flags+=(--detach) ;;
+            --size | --cluster)
+                [[ $# -ge 2 ]] || lwc_die "$1 needs a value (see scripts/ring.sh --help)"
+                flags+=("$1" "$2")
+                shift
+                ;;
+            *) lwc_die "unknown argument '$1' (see scripts/ring.sh --help)" ;;
+        esac
+        shift
+    done
+    # A ring already up and nothing to detach: attach only, no build.
+    if ((detach)) || ! { [[ -x $LWC ]] && "$LWC" --dir "$LWC_DIR" status --check; }; then
+        prepare
+    fi
+    need_lwc
+    run_lwc up "${flags[@]}"
+}
+
 main() {
     local arg=${1:-}
     case $arg in
-        "")
-            # A ring already up: attach only, no build.
-            if ! { [[ -x $LWC ]] && "$LWC" --dir "$LWC_DIR" status --check; }; then
-                prepare
-            fi
-            need_lwc
-            run_lwc up
-            ;;
-        --detach) prepare && need_lwc && run_lwc up --detach ;;
+        "" | --detach | --size | --cluster) up "$@" ;;
         --stop) need_lwc && run_lwc down ;;
         --start | --kill)
             # An empty HOST too: lwc's answer lists the manifest's hosts.
             need_lwc
             run_lwc "${arg#--}" "${2:-}"
             ;;
-        --restart-nats) need_lwc && run_lwc restart-nats ;;
+        --restart-nats)
+            shift
+            need_lwc
+            run_lwc restart-nats "$@"
+            ;;
         -h | --help) usage ;;
         *) lwc_die "unknown argument '$arg' (see scripts/ring.sh --help)" ;;
     esac

@@ -48,8 +48,15 @@ pub enum Command {
         #[command(flatten)]
         hosts: HostArgs,
     },
-    /// Restart the ring's nats-server on the same port with the same token.
-    RestartNats,
+    /// Restart the ring's nats-server on the same port with the same token
+    /// (on a cluster: one of its servers, server 1 unless --server says).
+    RestartNats {
+        /// Which server of a `--cluster` ring (1..=K); pid file `nats.pid`
+        /// for 1, `nats-I.pid` for the others.
+        #[arg(long, value_name = "I", default_value_t = 1,
+              value_parser = clap::value_parser!(u16).range(1..=crate::nats::MAX_CLUSTER as i64))]
+        server: u16,
+    },
     /// Show the ring: processes, hosts, components, links and the ledger.
     Status {
         /// One JSON object instead of tables (for scripts).
@@ -94,7 +101,7 @@ pub struct UpArgs {
     pub detach: bool,
 
     /// Serve the HTTP API on this port instead of the manifest's.
-    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, env = "LWC_HTTP_PORT", value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub http_port: Option<u16>,
 
     /// nats-server port [default: 4222 if free, else a free one].
@@ -105,6 +112,24 @@ pub struct UpArgs {
     /// [default: lwc-dash next to lwc].
     #[arg(long, env = "LWC_DASH", value_name = "PATH|none")]
     pub dash: Option<String>,
+
+    /// A generated ring of N probe hosts (2..=1000) plus control: `default`
+    /// to the next host, `special` a few hosts ahead. Its manifest is written
+    /// to the state directory (ring-N.toml) and used instead of --manifest.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(2..=crate::generate::MAX_SIZE as i64))]
+    pub size: Option<u32>,
+
+    /// Run a local NATS cluster of K servers (1..=5) instead of one server;
+    /// hosts are spread over them and fail over to a survivor.
+    #[arg(long, value_name = "K",
+          value_parser = clap::value_parser!(u16).range(1..=crate::nats::MAX_CLUSTER as i64))]
+    pub cluster: Option<u16>,
+
+    /// Hosts per lwc-host process (1..=64) [default: 8 for --size rings,
+    /// else 1]. Needs an lwc-host that takes `--host` more than once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub per_process: Option<u16>,
 
     #[command(flatten)]
     pub hosts: HostArgs,

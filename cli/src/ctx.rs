@@ -44,11 +44,12 @@ impl Ctx {
         load(&path)
     }
 
-    /// The ring's environment if it is up: ring.env present and its
-    /// nats-server alive.
+    /// The ring's environment if it is up: ring.env present and one of its
+    /// nats-servers alive.
     pub fn ring_up(&self) -> Result<Option<RingEnv>> {
         let env = RingEnv::load(&self.state)?;
-        Ok(env.filter(|_| self.running("nats").is_some()))
+        let serving = crate::state::server_names(&self.state).iter().any(|n| self.running(n).is_some());
+        Ok(env.filter(|_| serving))
     }
 
     pub fn require_ring(&self) -> Result<RingEnv> {
@@ -67,15 +68,31 @@ impl Ctx {
         procs::is_ours(pid, procs::program_of(name)).then_some(pid)
     }
 
-    /// Every live process with a pid file: hosts first, nats last (so hosts
-    /// can settle their packets while the server is still up).
-    pub fn running_all(&self) -> Vec<Running> {
-        let mut all: Vec<Running> = crate::state::pid_names(&self.state)
+    /// Every live host with its pid, in name order (hosts packed into one
+    /// process share its pid).
+    pub fn running_hosts(&self) -> Vec<Running> {
+        crate::state::pid_names(&self.state)
             .into_iter()
             .filter_map(|name| Some(Running { pid: self.running(&name)?, name }))
-            .collect();
-        if let Some(pid) = self.running("nats") {
-            all.push(Running { name: "nats".into(), pid });
+            .collect()
+    }
+
+    /// Every live process with a pid file, once each: hosts first, the
+    /// nats-servers last (so hosts can settle their packets while a server
+    /// is still up). A process of several hosts is named by its first.
+    pub fn running_all(&self) -> Vec<Running> {
+        let mut all: Vec<Running> = Vec::new();
+        for host in self.running_hosts() {
+            match all.iter_mut().find(|p| p.pid == host.pid) {
+                Some(p) if !p.name.ends_with('…') => p.name.push('…'),
+                Some(_) => {}
+                None => all.push(host),
+            }
+        }
+        for name in crate::state::server_names(&self.state) {
+            if let Some(pid) = self.running(&name) {
+                all.push(Running { name, pid });
+            }
         }
         all
     }
@@ -96,6 +113,13 @@ pub fn check_host(manifest: &Manifest, path: &Path, host: &str) -> Result<()> {
         bail!("missing HOST; hosts in {}: {}", path.display(), manifest.host_list());
     }
     bail!("unknown host {host:?}; hosts in {}: {}", path.display(), manifest.host_list())
+}
+
+impl Ctx {
+    /// Load the manifest at `path` (made absolute).
+    pub fn load_manifest(&self, path: &Path) -> Result<(PathBuf, Manifest)> {
+        load(path)
+    }
 }
 
 fn load(path: &Path) -> Result<(PathBuf, Manifest)> {

@@ -75,7 +75,7 @@ pub async fn wait_healthy(
             }
             _ = &mut deadline => {
                 bar.finish_and_clear();
-                let tails: String = pending.iter().map(|h| crate::hosts::log_tail(&state.log(h))).collect();
+                let tails: String = pending.iter().take(3).map(|h| crate::hosts::log_tail(&crate::hosts::log_of(state, h))).collect();
                 let names: Vec<&str> = pending.iter().map(String::as_str).collect();
                 return Err(anyhow::anyhow!(
                     "not ready after {}s (no healthy answer on lwc.{lattice}.hosts.<host>.health): {}{tails}",
@@ -107,7 +107,7 @@ async fn ask_health(client: async_nats::Client, subject: String, host: String) -
 fn exited(pending: &BTreeSet<String>, pids: &BTreeMap<String, u32>, state: &StateDir) -> Result<()> {
     for host in pending {
         if !procs::is_ours(pids[host], "lwc-host") {
-            bail!("host {host} exited while starting{}", crate::hosts::log_tail(&state.log(host)));
+            bail!("host {host} exited while starting{}", crate::hosts::log_tail(&crate::hosts::log_of(state, host)));
         }
     }
     Ok(())

@@ -6,7 +6,8 @@
 //! Commands, top to bottom:
 //! - [`up`]: start a ring (nats-server, then every host), wait for health,
 //!   then detach or show the dashboard and stop the ring when it quits
-//! - [`ops`]: `down`, `kill`, `start`, `restart-nats` on a running ring
+//! - [`ops`]: `down`, `kill`, `start`, `restart-nats [--server I]` on a
+//!   running ring; [`packed`]: killing one host of a packed process
 //! - [`show`]: `status` (tables or JSON) and `inject`
 //! - [`view`]: the dashboard or the logs of an attached `up`
 //! - [`guard`]: ends a late-started process with the attached `up`
@@ -14,7 +15,10 @@
 //! Beneath them:
 //! - [`ctx`]: project root, state directory, manifest, what runs now
 //! - [`health`]: readiness through `lwc.<l>.hosts.<host>.health`
+//! - [`generate`]: the manifest of `up --size N`
+//! - [`pack`]: which hosts share an `lwc-host` process
 //! - [`hosts`], [`nats`]: the command lines and configs of the children
+//!   (one nats-server or a local cluster, `up --cluster K`)
 //! - [`procs`]: spawning (own process group; parent-death signal when
 //!   attached), finding, signalling and waiting on processes
 //! - [`state`]: ring.env, ring.json, pid files, the lock
@@ -23,11 +27,14 @@
 pub mod api;
 pub mod args;
 pub mod ctx;
+pub mod generate;
 pub mod guard;
 pub mod health;
 pub mod hosts;
 pub mod nats;
 pub mod ops;
+pub mod pack;
+pub mod packed;
 pub mod paths;
 pub mod ports;
 pub mod procs;
@@ -71,7 +78,7 @@ async fn supervise(ctx: &Ctx, command: Command) -> Result<i32> {
         Command::Down => ops::down(ctx, &mut signals).await,
         Command::Kill { host } => ops::kill(ctx, &host).await,
         Command::Start { host, hosts } => ops::start(ctx, &host, &hosts, &mut signals).await,
-        Command::RestartNats => ops::restart_nats(ctx, &mut signals).await,
+        Command::RestartNats { server } => ops::restart_nats(ctx, server, &mut signals).await,
         Command::Guard { supervisor, child } => guard::guard(supervisor, child).await,
         Command::Dash { .. } | Command::Experiment { .. } | Command::Status { .. } | Command::Inject(_) => {
             unreachable!("handled without a runtime")
@@ -124,7 +131,7 @@ fn write_lab_ring_cmd(ctx: &Ctx) -> Result<std::path::PathBuf> {
          # Written by `lwc experiment`: the ring commands lwc-lab runs, for this ring.\n\
          case ${{1:-}} in\n\
          \x20   --kill | --start) exec {lwc} --dir {dir} \"${{1#--}}\" \"${{2:-}}\" ;;\n\
-         \x20   --restart-nats) exec {lwc} --dir {dir} restart-nats ;;\n\
+         \x20   --restart-nats) shift; exec {lwc} --dir {dir} restart-nats \"$@\" ;;\n\
          \x20   *) echo \"lab-ring-cmd: unknown argument '${{1:-}}'\" >&2; exit 2 ;;\n\
          esac\n",
         lwc = quote(&lwc),

@@ -41,6 +41,12 @@ pub async fn kill(ctx: &Ctx, host: &str) -> Result<i32> {
     let Some(pid) = ctx.running(host) else {
         bail!("{host} is not running (start it with `lwc start {host}`)");
     };
+    let neighbours = packed_with(ctx, host, pid);
+    if !neighbours.is_empty() {
+        crate::packed::drop_host(ctx, host, pid, &neighbours).await?;
+        eprintln!("lwc: killed {host} (dropped from pid {pid}, which still runs {})", neighbours.join(", "));
+        return Ok(0);
+    }
     procs::signal(pid, libc::SIGKILL);
     tokio::time::timeout(Duration::from_secs(10), procs::gone(pid, "lwc-host"))
         .await
@@ -50,6 +56,11 @@ pub async fn kill(ctx: &Ctx, host: &str) -> Result<i32> {
     Ok(0)
 }
 
+/// The other live hosts in process `pid`.
+fn packed_with(ctx: &Ctx, host: &str, pid: u32) -> Vec<String> {
+    ctx.running_hosts().into_iter().filter(|r| r.pid == pid && r.name != host).map(|r| r.name).collect()
+}
+
 pub async fn start(ctx: &Ctx, host: &str, args: &HostArgs, signals: &mut Signals) -> Result<i32> {
     let (path, manifest) = ctx.manifest_of_ring()?;
     check_host(&manifest, &path, host)?;
@@ -57,10 +68,17 @@ pub async fn start(ctx: &Ctx, host: &str, args: &HostArgs, signals: &mut Signals
     let env = ctx.require_ring()?;
     if let Some(pid) = ctx.running(host) {
         eprintln!("lwc: {host} is running: restarting it");
-        procs::stop_all(&[Running { name: host.into(), pid }], signals).await;
+        let neighbours = packed_with(ctx, host, pid);
+        if neighbours.is_empty() {
+            procs::stop_all(&[Running { name: host.into(), pid }], signals).await;
+        } else {
+            crate::packed::drop_host(ctx, host, pid, &neighbours).await?;
+        }
     }
+    // A host started again runs in a process of its own, whatever its
+    // neighbours do.
     let launcher = launcher(ctx, &manifest, env, args)?;
-    start_hosts(ctx, &launcher, &[host.to_string()], args, signals).await?;
+    start_hosts(ctx, &launcher, &[vec![host.to_string()]], args, signals).await?;
     Ok(0)
 }
 
@@ -74,7 +92,9 @@ pub async fn start_missing(ctx: &Ctx, manifest: &Manifest, args: &HostArgs, sign
     }
     eprintln!("lwc: starting the missing host(s): {}", missing.join(", "));
     let launcher = launcher(ctx, manifest, env, args)?;
-    start_hosts(ctx, &launcher, &missing, args, signals).await
+    let per_process = launcher.record.per_process.unwrap_or(1);
+    let groups = crate::pack::groups(manifest, &missing, per_process);
+    start_hosts(ctx, &launcher, &groups, args, signals).await
 }
 
 fn launcher(ctx: &Ctx, manifest: &Manifest, env: RingEnv, args: &HostArgs) -> Result<HostLauncher> {
@@ -94,23 +114,28 @@ fn launcher(ctx: &Ctx, manifest: &Manifest, env: RingEnv, args: &HostArgs) -> Re
     })
 }
 
-/// Start `hosts` detached (guarded, if an attached `lwc up` owns the ring)
-/// and wait for their health answers; on failure stop them again.
+/// Start one process per group of hosts, detached (guarded, if an
+/// attached `lwc up` owns the ring), and wait for their health answers; on
+/// failure stop them again.
 async fn start_hosts(
     ctx: &Ctx,
     launcher: &HostLauncher,
-    hosts: &[String],
+    groups: &[Vec<String>],
     args: &HostArgs,
     signals: &mut Signals,
 ) -> Result<()> {
     let mut pids = BTreeMap::new();
     let mut started = Vec::new();
-    for host in hosts {
-        let pid = launcher.start(&ctx.state, host, Tie::Detached)?;
-        guard(ctx, host, pid)?;
-        eprintln!("lwc: started {host} (pid {pid})");
-        pids.insert(host.clone(), pid);
-        started.push(Running { name: host.clone(), pid });
+    let hosts: Vec<String> = groups.concat();
+    for group in groups {
+        let name = crate::hosts::log_name(group);
+        let pid = launcher.start(&ctx.state, group, Tie::Detached)?;
+        guard(ctx, &name, pid)?;
+        eprintln!("lwc: started {} (pid {pid})", group.join(", "));
+        for host in group {
+            pids.insert(host.clone(), pid);
+        }
+        started.push(Running { name, pid });
     }
     let client = crate::nats::client(&launcher.env).await?;
     let timeout = Duration::from_secs(args.ready_timeout);
@@ -118,7 +143,7 @@ async fn start_hosts(
         Ok(()) => Ok(()),
         Err(e) => {
             procs::stop_all(&started, signals).await;
-            for h in hosts {
+            for h in &hosts {
                 state::remove_pid(&ctx.state, h);
             }
             match e {
@@ -129,21 +154,41 @@ async fn start_hosts(
     }
 }
 
-pub async fn restart_nats(ctx: &Ctx, signals: &mut Signals) -> Result<i32> {
+pub async fn restart_nats(ctx: &Ctx, index: u16, signals: &mut Signals) -> Result<i32> {
     let _lock = Lock::take(&ctx.state)?;
     let Some(env) = RingEnv::load(&ctx.state)? else {
         bail!("no ring is up in {}; start one with `lwc up --detach`", ctx.state.dir.display());
     };
-    if !ctx.state.nats_conf().is_file() {
-        bail!("{} is missing: the ring is gone; stop it with `lwc down`", ctx.state.nats_conf().display());
+    let servers = servers_of(ctx, &env)?;
+    let Some(server) = servers.iter().find(|s| s.index == index) else {
+        bail!(
+            "--server {index}: this ring has {} nats-server(s) (1..={}); `lwc up --cluster K` starts more",
+            servers.len(),
+            servers.len()
+        );
+    };
+    let name = server.name();
+    if !ctx.state.conf(&name).is_file() {
+        bail!("{} is missing: the ring is gone; stop it with `lwc down`", ctx.state.conf(&name).display());
     }
-    if let Some(pid) = ctx.running("nats") {
-        procs::stop_all(&[Running { name: "nats".into(), pid }], signals).await;
+    if let Some(pid) = ctx.running(&name) {
+        procs::stop_all(&[Running { name: name.clone(), pid }], signals).await;
     }
     let bin = crate::paths::nats_server(&ctx.root)?;
-    let pid = crate::nats::start(&ctx.state, &bin, crate::nats::port_of(&env.nats_url)?, Tie::Detached)?;
-    guard(ctx, "nats", pid)?;
+    let pid = crate::nats::start(&ctx.state, &bin, server, Tie::Detached)?;
+    guard(ctx, &name, pid)?;
+    crate::nats::wait_meshed(&ctx.state, &servers)?;
     Ok(0)
+}
+
+/// The ring's servers: the record's cluster, else the one of ring.env.
+fn servers_of(ctx: &Ctx, env: &RingEnv) -> Result<Vec<crate::nats::Server>> {
+    let recorded = Record::load(&ctx.state).map(|r| r.nats).unwrap_or_default();
+    if !recorded.is_empty() {
+        return Ok(recorded);
+    }
+    let port = crate::nats::port_of(&env.nats_url)?;
+    Ok(vec![crate::nats::Server { index: 1, port, cluster_port: None }])
 }
 
 /// When an attached `lwc up` owns the ring, what others start must die with

@@ -41,8 +41,9 @@ impl StateDir {
         self.dir.join("ring.json")
     }
 
-    pub fn nats_conf(&self) -> PathBuf {
-        self.dir.join("nats.conf")
+    /// A nats-server's config: `nats.conf` for server 1, `nats-I.conf`.
+    pub fn conf(&self, server: &str) -> PathBuf {
+        self.dir.join(format!("{server}.conf"))
     }
 
     pub fn lock(&self) -> PathBuf {

@@ -23,7 +23,7 @@ pub enum Tie {
 /// Which program a pid must be running to count as ours (a pid file may
 /// outlive its process, and the pid be reused).
 pub fn program_of(name: &str) -> &'static str {
-    if name == "nats" {
+    if crate::nats::is_server_name(name) {
         "nats-server"
     } else {
         "lwc-host"

@@ -9,9 +9,12 @@ use crate::ctx::Ctx;
 
 pub fn status(ctx: &Ctx, as_json: bool) -> Result<i32> {
     let env = ctx.require_ring()?;
+    // One entry per host (packed hosts share a pid), then the servers.
+    let servers = ctx.running_all().into_iter().filter(|p| crate::nats::is_server_name(&p.name));
     let procs: Vec<Value> = ctx
-        .running_all()
-        .iter()
+        .running_hosts()
+        .into_iter()
+        .chain(servers)
         .map(|p| json!({"name": p.name, "pid": p.pid}))
         .collect();
     let api = if env.http.is_empty() {

@@ -71,6 +71,13 @@ pub struct Record {
     /// The attached `lwc up` that owns the ring, if any: what it started
     /// dies with it, and so must what others start later (see guard).
     pub supervisor: Option<u32>,
+    /// The ring's nats-servers: one, or a local cluster (`up --cluster K`).
+    /// Empty in records of older lwc: one server, at LWC_NATS_URL.
+    #[serde(default)]
+    pub nats: Vec<crate::nats::Server>,
+    /// Hosts per lwc-host process, for hosts started into the ring later.
+    #[serde(default)]
+    pub per_process: Option<u16>,
 }
 
 impl Record {
@@ -112,7 +119,7 @@ pub fn remove_pid(state: &StateDir, name: &str) {
     let _ = std::fs::remove_file(state.pid_file(name));
 }
 
-/// Names with a pid file, hosts in name order (nats excluded).
+/// Names with a pid file, hosts in name order (nats-servers excluded).
 pub fn pid_names(state: &StateDir) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(&state.dir) else {
         return Vec::new();
@@ -120,10 +127,25 @@ pub fn pid_names(state: &StateDir) -> Vec<String> {
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter_map(|n| n.strip_suffix(".pid").map(str::to_string))
-        .filter(|n| n != "nats")
+        .filter(|n| !crate::nats::is_server_name(n))
         .collect();
     names.sort();
     names
+}
+
+/// The nats-servers with a pid file: `nats` first, then `nats-2`, ….
+pub fn server_names(state: &StateDir) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(&state.dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<(u16, String)> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".pid").map(str::to_string))
+        .filter(|n| crate::nats::is_server_name(n))
+        .map(|n| (n.strip_prefix("nats-").and_then(|i| i.parse().ok()).unwrap_or(1), n))
+        .collect();
+    names.sort();
+    names.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Remove every state file of a stopped ring (logs stay for a post-mortem).
@@ -131,8 +153,11 @@ pub fn clear(state: &StateDir) {
     for name in pid_names(state) {
         remove_pid(state, &name);
     }
-    remove_pid(state, "nats");
-    for f in [state.ring_env(), state.nats_conf(), state.record()] {
+    for name in server_names(state) {
+        remove_pid(state, &name);
+        let _ = std::fs::remove_file(state.conf(&name));
+    }
+    for f in [state.ring_env(), state.conf("nats"), state.record()] {
         let _ = std::fs::remove_file(f);
     }
     // Ready files of rings started by the old scripts/ring.sh.

@@ -23,7 +23,13 @@ use crate::view::{self, ViewEnd};
 
 pub async fn up(ctx: &Ctx, args: UpArgs, signals: &mut Signals) -> Result<i32> {
     let lock = Lock::take(&ctx.state)?;
-    let (path, manifest) = ctx.manifest_for_up()?;
+    let (path, manifest) = match args.size {
+        Some(size) => ctx.load_manifest(&crate::generate::write(&ctx.state, &ctx.root, size)?)?,
+        None => ctx.manifest_for_up()?,
+    };
+    if let Some(h) = manifest.hosts.keys().find(|h| nats::is_server_name(h)) {
+        bail!("host {h:?} in {} has the name of a nats-server's pid file ({h}.pid): rename the host", path.display());
+    }
     if let Some(env) = ctx.ring_up()? {
         let recorded = Record::load(&ctx.state).map(|r| r.manifest);
         if recorded.as_ref().is_some_and(|m| *m != path) {
@@ -122,14 +128,14 @@ async fn start_ring(
     }
     let host_bin = crate::ctx::host_bin()?;
     let nats_bin = crate::paths::nats_server(&ctx.root)?;
-    let nats_port = match args.nats_port {
-        Some(p) => p,
-        None => ports::free_loopback_port(4222).map_err(anyhow::Error::from)?,
-    };
+    let per_process = per_process(args, &host_bin)?;
+    let servers = nats::plan(args.nats_port, args.cluster.unwrap_or(1)).map_err(anyhow::Error::from)?;
     let token = nats::random_token();
-    nats::write_conf(&ctx.state, nats_port, &token)?;
+    for s in &servers {
+        nats::write_conf(&ctx.state, &servers, s, &token)?;
+    }
     let env = RingEnv {
-        nats_url: format!("nats://127.0.0.1:{nats_port}"),
+        nats_url: servers[0].url(),
         nats_token: token,
         http: http_override
             .map(|a| format!("http://{}", lwc_manifest::reachable(a)))
@@ -142,9 +148,14 @@ async fn start_ring(
         http_override,
         host_args: split_flags(args.hosts.host_args.as_deref()),
         supervisor: (tie == Tie::Attached).then(std::process::id),
+        nats: if servers.len() > 1 { servers.clone() } else { Vec::new() },
+        per_process: Some(per_process),
     };
-    let nats_pid = nats::start(&ctx.state, &nats_bin, nats_port, tie)?;
-    started.push(Running { name: "nats".into(), pid: nats_pid });
+    for s in &servers {
+        let pid = nats::start(&ctx.state, &nats_bin, s, tie)?;
+        started.push(Running { name: s.name(), pid });
+    }
+    nats::wait_meshed(&ctx.state, &servers)?;
     state::write_private(&ctx.state.ring_env(), env.to_text().as_bytes())?;
     record.save(&ctx.state)?;
 
@@ -155,11 +166,19 @@ async fn start_ring(
         env: env.clone(),
         root: ctx.root.clone(),
     };
+    let hosts: Vec<String> = manifest.hosts.keys().cloned().collect();
+    let groups = crate::pack::groups(manifest, &hosts, per_process);
     let mut pids = BTreeMap::new();
-    for host in manifest.hosts.keys() {
-        let pid = launcher.start(&ctx.state, host, tie)?;
-        started.insert(started.len() - 1, Running { name: host.clone(), pid });
-        pids.insert(host.clone(), pid);
+    for group in &groups {
+        let pid = launcher.start(&ctx.state, group, tie)?;
+        // Before the servers, so a failed start stops hosts first.
+        started.insert(0, Running { name: crate::hosts::log_name(group), pid });
+        for host in group {
+            pids.insert(host.clone(), pid);
+        }
+    }
+    if groups.len() < hosts.len() {
+        eprintln!("lwc: {} hosts in {} lwc-host processes (up to {per_process} each)", hosts.len(), groups.len());
     }
     eprintln!(
         "lwc: started {} host(s); waiting for their health answers (up to {}s)",
@@ -173,6 +192,20 @@ async fn start_ring(
         crate::api::serves(&env.http)?;
     }
     Ok(env)
+}
+
+/// Hosts per process: `--per-process`, else 8 for a `--size` ring and 1
+/// for a manifest's; 1 whatever was asked when lwc-host runs one host only.
+fn per_process(args: &UpArgs, host_bin: &std::path::Path) -> Result<u16> {
+    let wanted = args.per_process.unwrap_or(if args.size.is_some() { crate::pack::DEFAULT_PER_SIZED_RING } else { 1 });
+    if wanted > 1 && !crate::pack::host_packs(host_bin) {
+        if args.per_process.is_some() {
+            bail!("--per-process {wanted}: {} takes one --host per process; rebuild it, or leave --per-process out", host_bin.display());
+        }
+        eprintln!("lwc: {} runs one host per process: starting one process per host", host_bin.display());
+        return Ok(1);
+    }
+    Ok(wanted)
 }
 
 /// Word-split extra host flags: `"--reuse 1000"` → `["--reuse", "1000"]`.
