@@ -10,7 +10,7 @@
 use anyhow::{bail, Result};
 use std::collections::HashSet;
 use std::sync::Arc;
-use wasmtime::component::Resource;
+use wasmtime::component::{Resource, ResourceTableError};
 
 use crate::bindings::control::wasmcloud::lwc::control_plane;
 use crate::bindings::probe::wasi::logging::logging::{self, Level};
@@ -87,15 +87,15 @@ impl GuestCtx {
 }
 
 /// A `call-target-interface` resource: which interface a link name is for.
+/// Only whether it names `packet-looper` is kept, not the guest's strings:
+/// a handle costs the host the same few bytes whatever the guest passed.
 pub struct CallTarget {
-    namespace: String,
-    package: String,
-    interface: String,
+    packet_looper: bool,
 }
 
 impl CallTarget {
     fn is_packet_looper(&self) -> bool {
-        self.namespace == "wasmcloud" && self.package == "lwc" && self.interface == PACKET_LOOPER
+        self.packet_looper
     }
 }
 
@@ -116,11 +116,19 @@ impl lattice::Host for HostState {
 impl lattice::HostCallTargetInterface for HostState {
     async fn new(&mut self, namespace: String, package: String, interface: String) -> Result<Resource<CallTarget>> {
         let target = CallTarget {
-            namespace,
-            package,
-            interface,
+            packet_looper: namespace == "wasmcloud" && package == "lwc" && interface == PACKET_LOOPER,
         };
-        Ok(self.table().push(target)?)
+        match self.table().push(target) {
+            Ok(handle) => Ok(handle),
+            // The table is capped (runtime::MAX_GUEST_RESOURCES): the guest traps.
+            Err(ResourceTableError::Full) => bail!(
+                "{} holds {} host resources, the most an instance may: \
+                 it creates call-target-interface handles without dropping them",
+                self.guest.component,
+                crate::runtime::MAX_GUEST_RESOURCES
+            ),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn drop(&mut self, handle: Resource<CallTarget>) -> Result<()> {

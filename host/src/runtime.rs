@@ -26,6 +26,12 @@ use crate::imports::GuestCtx;
 /// How long one epoch tick is; deadlines are whole ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Entries an instance may hold in its resource table (WASI streams and
+/// `call-target-interface` handles alike): one more traps the guest, so a
+/// guest creating handles in a loop cannot grow the host's memory. A probe
+/// holds one at a time; WASI a handful. See docs/decisions.md.
+pub const MAX_GUEST_RESOURCES: usize = 1_000;
+
 /// Bounds on every invocation.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -96,7 +102,13 @@ impl Runtime {
     /// `guest_threads`: threads of the guests' own runtime; 0 = none, guests
     /// run on the caller's runtime.
     pub fn new(limits: Limits, guest_threads: usize) -> Result<Runtime> {
-        let engine = Engine::new(&engine_config(&limits)).context("cannot create the wasm engine")?;
+        Runtime::with_config(limits, guest_threads, engine_config(pool_config(&limits)))
+    }
+
+    /// As [`Runtime::new`], on an engine configured as given (the invocation
+    /// benchmark compares settings; hosts use [`engine_config`]).
+    pub fn with_config(limits: Limits, guest_threads: usize, config: Config) -> Result<Runtime> {
+        let engine = Engine::new(&config).context("cannot create the wasm engine")?;
         let probe_linker = probe_linker(&engine)?;
         let control_linker = control_linker(&engine)?;
         let epoch_stop = Arc::new(AtomicBool::new(false));
@@ -127,10 +139,6 @@ impl Runtime {
             Some(rt) => rt.handle().clone(),
             None => tokio::runtime::Handle::current(),
         }
-    }
-
-    pub fn limits(&self) -> Limits {
-        self.limits
     }
 
     fn compile(&self, wasm: &std::path::Path) -> Result<Component> {
@@ -169,6 +177,13 @@ impl Runtime {
 
     /// A fresh, limited store for one invocation.
     pub fn store(&self, guest: GuestCtx) -> Store<HostState> {
+        self.store_with(self.state(guest))
+    }
+
+    /// The host state of one store: WASI and HTTP contexts, the resource
+    /// table (capped) and the store limits. (Split from [`Runtime::store`]
+    /// so the invocation benchmark can time each part.)
+    pub fn state(&self, guest: GuestCtx) -> HostState {
         let wasi = WasiCtx::builder()
             .allow_tcp(false)
             .allow_udp(false)
@@ -181,13 +196,19 @@ impl Runtime {
             .memories(8)
             .trap_on_grow_failure(true)
             .build();
-        let state = HostState {
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_GUEST_RESOURCES);
+        HostState {
             wasi,
             http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
+            table,
             limits,
             guest,
-        };
+        }
+    }
+
+    /// A store around `state`, limited and with its deadline armed.
+    pub fn store_with(&self, state: HostState) -> Store<HostState> {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         self.arm_deadline(&mut store);
@@ -212,9 +233,16 @@ impl Drop for Runtime {
     }
 }
 
-fn engine_config(limits: &Limits) -> Config {
+/// The engine as hosts run it: epoch deadlines, the pooling allocator.
+pub fn engine_config(pool: PoolingAllocationConfig) -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// The pooling allocator as hosts run it, sized for `limits`.
+pub fn pool_config(limits: &Limits) -> PoolingAllocationConfig {
     let n = limits.max_instances.max(8);
     let mut pool = PoolingAllocationConfig::default();
     // A Rust wasip2 component is one main module plus a few small shims.
@@ -226,8 +254,7 @@ fn engine_config(limits: &Limits) -> Config {
         // Return freed slots to the kernel in batches: one TLB shootdown
         // across cores per batch instead of one per invocation.
         .decommit_batch_size(64);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    config
+    pool
 }
 
 fn probe_linker(engine: &Engine) -> Result<Linker<HostState>> {
