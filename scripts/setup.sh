@@ -82,8 +82,9 @@ ensure_nats_server() {
     lwc_say "nats-server: installed $path ($("$path" --version 2>&1))"
 }
 
-# Headless Chromium renders report.html in the lab test (tests/lab.rs).
-# Optional: installed with apt-get only when missing and we are root.
+# Headless Chromium renders report.html in the lab test (tests/lab.rs),
+# which fails without it (LWC_NO_BROWSER=1 skips that check on purpose).
+# Installed with apt-get only when missing and we are root.
 ensure_chromium() {
     local log=$LWC_DIR/setup-apt.log
     if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
@@ -91,13 +92,13 @@ ensure_chromium() {
         return 0
     fi
     if [[ ${LWC_NO_APT:-} == 1 || $(id -u) != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-        lwc_say "chromium: missing (optional; the report test skips its browser check)"
+        lwc_say "chromium: missing; install it (Debian: apt-get install chromium) or the report test fails (LWC_NO_BROWSER=1 skips its browser check)"
         return 0
     fi
     mkdir -p -- "$LWC_DIR"
     lwc_say "chromium: installing with apt-get (log: $log)"
     if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } >>"$log" 2>&1; then
-        lwc_say "chromium: apt-get failed (see $log); the report test will skip its browser check"
+        lwc_say "chromium: apt-get failed (see $log); the report test will fail (LWC_NO_BROWSER=1 skips its browser check)"
     fi
 }
 

@@ -118,7 +118,7 @@ async fn a_short_experiment_reports_what_the_fate_stream_says() {
     assert_eq!(total, 300);
     assert!(report["phases"][1]["edges"]["east->north"]["p50_ms"].as_f64().unwrap() >= 8.0, "{report}");
 
-    render_in_chromium(&out.join("report.html"));
+    render_in_chromium(&out.join("report.html"), 2);
 
     // The same ring, an expectation that cannot hold: exit 1.
     let failing = SHORT.replace("duration_s = 6", "duration_s = 2").replace("at_s = 3", "at_s = 1").replace("min = 8", "min = 1000");
@@ -128,47 +128,139 @@ async fn a_short_experiment_reports_what_the_fate_stream_says() {
     assert!(stderr.contains("✗ slow"), "{stderr}");
 }
 
-/// report.html opens in headless Chromium and its DOM has the SVG series.
-fn render_in_chromium(html: &Path) {
-    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success())) else {
-        eprintln!("SKIPPED the Chromium check: no chromium on PATH (scripts/setup.sh installs it)");
-        return;
-    };
-    let profile = tempfile::tempdir().unwrap();
+/// Chromium, or a failure saying how to get it: the report test must not
+/// pass without its browser check. `LWC_NO_BROWSER=1` skips it on purpose.
+fn chromium() -> Option<&'static str> {
+    if std::env::var("LWC_NO_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("SKIPPED the Chromium check: LWC_NO_BROWSER=1");
+        return None;
+    }
+    let found = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
+    assert!(found.is_some(), "no chromium on PATH: scripts/setup.sh installs it (or set LWC_NO_BROWSER=1 to skip this check)");
+    found
+}
+
+/// Run after layout, inside a copy of the page: count what the browser
+/// actually laid out (charts with a size, line series with a length) and
+/// leave the count in the DOM for --dump-dom.
+const PROBE: &str = r#"<script>
+const svgs = [...document.querySelectorAll('svg')];
+const sized = svgs.filter(s => { const r = s.getBoundingClientRect(); return r.width > 200 && r.height > 100; });
+const lines = [...document.querySelectorAll('svg polyline')].filter(p => { const b = p.getBBox(); return b.width > 20; });
+const areas = [...document.querySelectorAll('svg polygon, svg path')].filter(p => { const b = p.getBBox(); return b.width > 20 && b.height > 2; });
+const h3 = [...document.querySelectorAll('h3')].map(h => h.textContent.split(' ')[0]);
+const marks = [...document.querySelectorAll('td.mark')].map(td => td.textContent);
+const out = document.createElement('pre');
+out.id = 'probe';
+out.textContent = JSON.stringify({svgs: svgs.length, sized: sized.length, lines: lines.length, areas: areas.length, edges: h3, marks: marks});
+document.body.appendChild(out);
+</script>"#;
+
+/// report.html in headless Chromium: its charts are laid out with their
+/// line series, the edge charts are there, and the ✓ marks.
+fn render_in_chromium(html: &Path, expectations: usize) {
+    let Some(chromium) = chromium() else { return };
+    let page = std::fs::read_to_string(html).unwrap();
+    // Self-contained: nothing to fetch.
+    for outside in ["<script", "<link", "src=", "url("] {
+        assert!(!page.contains(outside), "report.html refers to something outside: {outside}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.html");
+    std::fs::write(&probe, page.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
     let output = Command::new(chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--window-size=1280,1800", "--dump-dom"])
-        .arg(format!("file://{}", html.display()))
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
+        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        .args(["--window-size=1200,1600", "--dump-dom"])
+        .arg(format!("file://{}", probe.display()))
         .output()
         .expect("run chromium");
     let dom = String::from_utf8_lossy(&output.stdout);
-    assert!(dom.contains("<svg"), "no svg in the rendered page: {}", &dom[..dom.len().min(500)]);
-    // Line series are drawn as polylines or paths; each edge has a chart.
-    let series = dom.matches("<polyline").count() + dom.matches("<path").count();
-    assert!(series >= 6, "{series} series drawn");
-    assert!(dom.contains("east-&gt;north") || dom.contains("east->north"), "no east->north chart");
-    assert!(dom.contains("✓"), "no expectation marks");
+    let Some(json) = dom.split("<pre id=\"probe\">").nth(1).and_then(|rest| rest.split("</pre>").next()) else {
+        panic!("the probe did not run: {}\n{}", &dom[..dom.len().min(800)], String::from_utf8_lossy(&output.stderr));
+    };
+    let probe: serde_json::Value = serde_json::from_str(&json.replace("&gt;", ">").replace("&amp;", "&")).expect("the probe's JSON");
+    let edges: Vec<&str> = probe["edges"].as_array().unwrap().iter().filter_map(|e| e.as_str()).collect();
+    // Fates, every edge merged, and one chart per edge, all laid out.
+    let svgs = probe["svgs"].as_u64().unwrap();
+    assert_eq!(svgs as usize, 2 + edges.len(), "{probe}");
+    assert_eq!(probe["sized"], probe["svgs"], "a chart without a size: {probe}");
+    assert!(edges.contains(&"east->north"), "no east->north chart: {probe}");
+    // p50 and p99 (and max for every edge merged) per chart, at least.
+    assert!(probe["lines"].as_u64().unwrap() >= 3 + 2 * edges.len() as u64, "{probe}");
+    assert!(probe["areas"].as_u64().unwrap() >= 1, "no fate area drawn: {probe}");
+    let marks: Vec<&str> = probe["marks"].as_array().unwrap().iter().filter_map(|m| m.as_str()).collect();
+    assert_eq!(marks, vec!["✓"; expectations], "{probe}");
+}
+
+/// Ten bad files, each a one-line change to SHORT: what to replace, with
+/// what, and the line and message lwc-lab must print (`FILE:LINE: message`).
+const BAD_FILES: [(&str, &str, usize, &str); 10] = [
+    ("ttl = 5", "ttl = 5\nrtae = 9", 9, "unknown field `rtae`"),
+    ("rate = 50", "rate = 0", 7, "load.rate must be 1..=100000, got 0"),
+    ("duration_s = 6", "duration_s = \"6\"", 3, "invalid type: string \"6\", expected u32"),
+    ("[load]", "[load", 6, "unclosed table, expected `]`"),
+    ("at_s = 3", "at_s = 9", 16, "phase.at_s 9 is not before duration_s 6"),
+    ("name = \"slow\"", "name = \"calm\"", 15, "phase.name \"calm\" is used twice"),
+    ("delay_ms = 10", "delay_ms = 99999", 17, "chaos.delay_ms and chaos.jitter_ms must be 0..=60000"),
+    ("phase = \"slow\"", "phase = \"fast\"", 25, "expect.phase \"fast\" is not a phase (phases: calm, slow)"),
+    ("metric = \"p50_ms\"", "metric = \"p55_ms\"", 26, "unknown variant `p55_ms`"),
+    ("edge = \"east->north\"", "edge = \"east-north\"", 27, "expect.edge must be \"<from>-><to>\", e.g. \"east->north\", got \"east-north\""),
+];
+
+/// lwc-lab on `file` with no ring anywhere (no env file, no LWC_* variables).
+fn lab_without_ring(file: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(lab_bin())
+        .arg(file)
+        .args(["--ring-env", "/nonexistent"])
+        .args(extra)
+        .env_remove("LWC_NATS_URL")
+        .env_remove("LWC_NATS_TOKEN")
+        .env_remove("LWC_HTTP")
+        .env_remove("LWC_LATTICE")
+        .output()
+        .expect("run lwc-lab");
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 #[test]
-fn a_bad_file_exits_2_naming_the_key_and_line() {
+fn ten_bad_files_exit_2_naming_the_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("bad.toml");
-    std::fs::write(&file, SHORT.replace("ttl = 5", "ttl = 5\nrtae = 9")).unwrap();
-    let output = Command::new(lab_bin()).arg(&file).output().expect("run lwc-lab");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("{}:9: unknown field `rtae`", file.display())), "{stderr}");
-    // No ring: exit 2 as well, saying so.
+    let mut seen = std::collections::HashSet::new();
+    for (i, (from, to, line, message)) in BAD_FILES.iter().enumerate() {
+        assert!(SHORT.contains(from), "case {i}: SHORT has no {from:?}");
+        assert!(seen.insert(*message), "case {i} repeats a message");
+        let file = dir.path().join(format!("bad-{i}.toml"));
+        std::fs::write(&file, SHORT.replacen(from, to, 1)).unwrap();
+        let want = format!("lwc-lab: error: {}:{line}: {message}", file.display());
+        // Checked before anything else, with and without --check.
+        for extra in [&[][..], &["--check"][..]] {
+            let (code, stderr) = lab_without_ring(&file, extra);
+            assert_eq!(code, Some(2), "case {i} ({from} -> {to}) {extra:?}: {stderr}");
+            assert!(stderr.contains(&want), "case {i} ({from} -> {to}) {extra:?}: want {want:?}, got:\n{stderr}");
+        }
+    }
+    // The good file passes --check, so each case above failed for its change.
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, SHORT).unwrap();
+    let (code, stderr) = lab_without_ring(&good, &["--check"]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn no_ring_exits_2_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("short.toml");
     std::fs::write(&file, SHORT).unwrap();
-    let output = Command::new(lab_bin())
-        .arg(&file)
-        .args(["--nats", "nats://127.0.0.1:1", "--http", "http://127.0.0.1:1", "--ring-env", "/nonexistent"])
-        .env_remove("LWC_NATS_TOKEN")
-        .output()
-        .expect("run lwc-lab");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    // No env file and nothing named: no ring found.
+    let (code, stderr) = lab_without_ring(&file, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no ring found"), "{stderr}");
+    // Named, but nothing listens there.
+    let (code, stderr) = lab_without_ring(&file, &["--nats", "nats://127.0.0.1:1", "--http", "http://127.0.0.1:1"]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("cannot reach the ring"), "{stderr}");
 }

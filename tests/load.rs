@@ -1,7 +1,7 @@
 //! `POST/GET/DELETE /load` on a real ring: steady injection on schedule,
 //! 400 naming the field, 409 for a second load, and a stop that stops.
 
-use lwc_tests::{packet_ids, Ring};
+use lwc_tests::{packet_ids, wait, Ring};
 use lwc_wire::events::PacketEvent;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -57,15 +57,12 @@ async fn a_load_injects_rate_times_duration_and_refuses_a_second() {
     assert!(answer["error"].as_str().unwrap_or("").contains("already running"), "{answer}");
 
     // It ends by itself after 2 s with exactly rate x duration packets.
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    let last = loop {
+    let last = wait::until_async(Duration::from_secs(15), "the load to end (GET /load: load null, last set)", || {
         let (_, answer) = ring.get("/load");
-        if answer["load"].is_null() && !answer["last"].is_null() {
-            break answer["last"].clone();
-        }
-        assert!(std::time::Instant::now() < deadline, "the load did not end: {answer}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        Ok((answer["load"].is_null() && !answer["last"].is_null()).then(|| answer["last"].clone()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}; last GET /load: {}", ring.get("/load").1));
     assert_eq!(last["injected"], 200, "{last}");
     assert_eq!(last["running"], false);
     assert!(last["late_p99_ms"].as_f64().is_some() && last["late_max_ms"].as_f64().is_some(), "{last}");

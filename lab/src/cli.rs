@@ -15,8 +15,8 @@ use crate::run::{Outcome, Unreachable};
 pub struct Args {
     /// The experiment file (TOML; see scenarios/ and README "Experiments").
     pub file: PathBuf,
-    /// Where to write report.json and report.html
-    /// (default .lwc/experiments/<name>-<time>/).
+    /// Where to write report.json and report.html [default:
+    /// $LWC_DIR/experiments/<name>-<UTC time>/, LWC_DIR defaulting to .lwc].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Only parse and check the file.
@@ -67,10 +67,7 @@ pub fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(2, &format!("{e:#}")),
     };
-    let out = args.out.clone().unwrap_or_else(|| {
-        let secs = lwc_wire::now_ns() / 1_000_000_000;
-        PathBuf::from(".lwc/experiments").join(format!("{}-{secs}", exp.name.get_ref()))
-    });
+    let out = args.out.clone().unwrap_or_else(|| default_out(exp.name.get_ref(), lwc_wire::now_ns() / 1_000_000_000));
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => return fail(2, &format!("cannot start the runtime: {e}")),
@@ -88,6 +85,13 @@ pub fn main() -> ExitCode {
         Err(e) if e.is::<Unreachable>() => fail(2, &format!("cannot reach the ring: {e:#}")),
         Err(e) => fail(2, &format!("{e:#}")),
     }
+}
+
+/// `$LWC_DIR/experiments/<name>-<YYYYmmddTHHMMSSZ>`: the ring's state
+/// directory (set by `lwc experiment`), else `.lwc` here.
+fn default_out(name: &str, unix_s: u64) -> PathBuf {
+    let dir = std::env::var_os("LWC_DIR").filter(|d| !d.is_empty()).map_or_else(|| PathBuf::from(".lwc"), PathBuf::from);
+    dir.join("experiments").join(format!("{name}-{}", crate::time::stamp(unix_s)))
 }
 
 fn fail(code: u8, message: &str) -> ExitCode {
@@ -115,7 +119,7 @@ fn print_table(report: &Report) {
     eprintln!();
     for v in &report.expectations {
         let mark = if v.ok == Some(true) { "✓" } else { "✗" };
-        let series = v.edge.clone().or(v.series.clone()).unwrap_or_else(|| "all edges".into());
+        let series = crate::html::series_name(v);
         let bound = match (v.min, v.max) {
             (Some(lo), Some(hi)) => format!("in {lo}..={hi}"),
             (Some(lo), None) => format!(">= {lo}"),
@@ -123,7 +127,8 @@ fn print_table(report: &Report) {
             (None, None) => String::new(),
         };
         let value = v.value.map_or("unknown".to_string(), |x| x.to_string());
-        eprintln!("{mark} {:<12} {:<12} {:<16} {value} ({bound})", v.phase, v.metric, series);
+        eprintln!("{mark} {:<12} {:<12} {:<20} {value} ({bound})", v.phase, v.metric, series);
     }
     eprintln!("\n{}: {}", report.scenario, report.status);
 }
+

@@ -107,15 +107,17 @@ impl Api {
     }
 }
 
-/// Run the ring command (`--kill HOST` etc.), with its output on our stderr.
-pub fn ring_command(cmd: &Path, args: &[&str]) -> Result<()> {
-    let status = std::process::Command::new(cmd)
+/// Run the ring command (`--kill HOST` etc.); what it said on stderr (for
+/// the caller to print above the progress bar).
+pub fn ring_command(cmd: &Path, args: &[&str]) -> Result<String> {
+    let output = std::process::Command::new(cmd)
         .args(args)
-        .stdout(std::process::Stdio::null())
-        .status()
+        .stdin(std::process::Stdio::null())
+        .output()
         .with_context(|| format!("cannot run {}", cmd.display()))?;
-    if !status.success() {
-        bail!("{} {} failed ({status})", cmd.display(), args.join(" "));
+    let said = String::from_utf8_lossy(&output.stderr).trim_end().to_string();
+    if !output.status.success() {
+        bail!("{} {} failed ({}): {said}", cmd.display(), args.join(" "), output.status);
     }
-    Ok(())
+    Ok(said)
 }

@@ -152,7 +152,7 @@ pub async fn run(exp: &Experiment, file: &str, ring: &RingAddr, out: &Path) -> R
         late_max_ms: last["late_max_ms"].as_f64().unwrap_or(0.0),
     };
     let report = report::build(exp, file, figures, load_report, outcome.as_str(), verdicts);
-    write_reports(out, &report, figures, &exp.description)?;
+    write_reports(out, exp, &report, figures)?;
     let body = status.body(figures, "done", outcome.as_str(), true);
     drop(figures_guard);
     status.send(body).await;
@@ -198,7 +198,10 @@ async fn walk(exp: &Experiment, ring: &RingAddr, api: &Api, t0: u64, bar: &Progr
         sleep_until_ns(at(*p.at_s.get_ref()), bar, t0).await;
         bar.set_message(p.name.get_ref().clone());
         say(bar, format!("▸ {:>4} s  phase {}{}", p.at_s.get_ref(), p.name.get_ref(), describe(p)));
-        apply(p, ring, api).await.with_context(|| format!("phase {}", p.name.get_ref()))?;
+        let said = apply(p, ring, api).await.with_context(|| format!("phase {}", p.name.get_ref()))?;
+        for line in said.lines().filter(|l| !l.trim().is_empty()) {
+            say(bar, format!("         {line}"));
+        }
     }
     sleep_until_ns(at(*exp.duration_s.get_ref()), bar, t0).await;
     bar.set_position(u64::from(*exp.duration_s.get_ref()));
@@ -215,27 +218,11 @@ fn say(bar: &ProgressBar, line: String) {
 }
 
 fn describe(p: &Phase) -> String {
-    let mut parts = Vec::new();
-    for c in &p.chaos {
-        parts.push(format!("chaos {}", serde_json::to_string(c.get_ref()).unwrap_or_default()));
-    }
-    for l in &p.links {
-        let l = l.get_ref();
-        parts.push(format!("link {}.{} → {}", l.source, l.name, l.target));
-    }
-    for h in &p.kill {
-        parts.push(format!("kill {}", h.get_ref()));
-    }
-    for h in &p.start {
-        parts.push(format!("start {}", h.get_ref()));
-    }
-    if p.restart_nats {
-        parts.push("restart nats".into());
-    }
-    if parts.is_empty() {
+    let actions = p.actions();
+    if actions.is_empty() {
         String::new()
     } else {
-        format!(": {}", parts.join(", "))
+        format!(": {}", actions.join(", "))
     }
 }
 
@@ -252,8 +239,9 @@ async fn sleep_until_ns(target: u64, bar: &ProgressBar, t0: u64) {
 
 /// A phase's actions, in an order that lets each succeed: hosts start
 /// first (so that a chaos change for `*` reaches them), then NATS, chaos and
-/// links, and kills last (a dead host cannot acknowledge a change).
-async fn apply(p: &Phase, ring: &RingAddr, api: &Api) -> Result<()> {
+/// links, and kills last (a dead host cannot acknowledge a change). The
+/// answer is what the ring command said.
+async fn apply(p: &Phase, ring: &RingAddr, api: &Api) -> Result<String> {
     let cmd = ring.ring_cmd.clone();
     let kills: Vec<String> = p.kill.iter().map(|h| h.get_ref().clone()).collect();
     let starts: Vec<String> = p.start.iter().map(|h| h.get_ref().clone()).collect();
@@ -262,11 +250,14 @@ async fn apply(p: &Phase, ring: &RingAddr, api: &Api) -> Result<()> {
     let links: Vec<Value> = p.links.iter().map(|l| serde_json::to_value(l.get_ref()).unwrap_or_default()).collect();
     let api = api.clone();
     blocking(move || {
+        let mut said = String::new();
         for h in &starts {
-            ring_command(&cmd, &["--start", h])?;
+            said += &ring_command(&cmd, &["--start", h])?;
+            said.push('\n');
         }
         if nats {
-            ring_command(&cmd, &["--restart-nats"])?;
+            said += &ring_command(&cmd, &["--restart-nats"])?;
+            said.push('\n');
         }
         for c in &chaos {
             api.expect("PUT", "/chaos", Some(c), 200)?;
@@ -275,9 +266,10 @@ async fn apply(p: &Phase, ring: &RingAddr, api: &Api) -> Result<()> {
             api.expect("PUT", "/links", Some(l), 200)?;
         }
         for h in &kills {
-            ring_command(&cmd, &["--kill", h])?;
+            said += &ring_command(&cmd, &["--kill", h])?;
+            said.push('\n');
         }
-        Ok(())
+        Ok(said)
     })
     .await
 }
@@ -299,13 +291,13 @@ async fn settle(figures: &Shared, injected: u64, within: Duration) {
     }
 }
 
-fn write_reports(out: &Path, report: &Report, figures: &Figures, description: &str) -> Result<()> {
+fn write_reports(out: &Path, exp: &Experiment, report: &Report, figures: &Figures) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let json_path: PathBuf = out.join("report.json");
     std::fs::write(&json_path, serde_json::to_string_pretty(report)?)
         .with_context(|| format!("cannot write {}", json_path.display()))?;
     let html_path = out.join("report.html");
-    std::fs::write(&html_path, crate::html::render(report, figures, description))
+    std::fs::write(&html_path, crate::html::render(exp, report, figures))
         .with_context(|| format!("cannot write {}", html_path.display()))?;
     Ok(())
 }

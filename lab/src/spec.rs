@@ -73,6 +73,24 @@ pub struct Phase {
     pub restart_nats: bool,
 }
 
+impl Phase {
+    /// What the phase does, a short line per action ("kill west",
+    /// "chaos east: delay 20 ms ±5 ms"); empty when it only marks time.
+    pub fn actions(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.start.iter().map(|h| format!("start {}", h.get_ref())).collect();
+        if self.restart_nats {
+            out.push("restart nats-server".into());
+        }
+        out.extend(self.chaos.iter().map(|c| c.get_ref().describe()));
+        out.extend(self.links.iter().map(|l| {
+            let l = l.get_ref();
+            format!("link {}.{} → {}", l.source, l.name, l.target)
+        }));
+        out.extend(self.kill.iter().map(|h| format!("kill -9 {}", h.get_ref())));
+        out
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChaosChange {
@@ -87,6 +105,34 @@ pub struct ChaosChange {
     pub drop: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub down_s: Option<u32>,
+}
+
+impl ChaosChange {
+    /// `chaos east: delay 20 ms ±5 ms, drop 1 %`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        match (self.delay_ms, self.jitter_ms) {
+            (Some(d), Some(j)) if j > 0 => parts.push(format!("delay {d} ms ±{j} ms")),
+            (Some(d), _) => parts.push(format!("delay {d} ms")),
+            (None, Some(j)) => parts.push(format!("jitter {j} ms")),
+            (None, None) => {}
+        }
+        if let Some(t) = self.trap {
+            parts.push(format!("trap {t} %"));
+        }
+        if let Some(d) = self.drop {
+            parts.push(format!("drop {d} %"));
+        }
+        if let Some(d) = self.down_s {
+            parts.push(format!("down {d} s"));
+        }
+        let host = if self.host == "*" { "every host" } else { &self.host };
+        if parts.is_empty() {
+            format!("chaos {host}: unchanged")
+        } else {
+            format!("chaos {host}: {}", parts.join(", "))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
