@@ -102,6 +102,26 @@ ensure_chromium() {
     fi
 }
 
+# `ip` (iproute2) makes the network namespaces of the many-machines test
+# (tests/cluster.rs), which skips without it. Installed with apt-get only
+# when missing and we are root.
+ensure_iproute2() {
+    local log=$LWC_DIR/setup-apt.log
+    if command -v ip >/dev/null 2>&1; then
+        lwc_say "ip (iproute2): present"
+        return 0
+    fi
+    if [[ ${LWC_NO_APT:-} == 1 || $(id -u) != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        lwc_say "ip (iproute2): missing; install it (Debian: apt-get install iproute2) or tests/cluster.rs skips"
+        return 0
+    fi
+    mkdir -p -- "$LWC_DIR"
+    lwc_say "ip (iproute2): installing with apt-get (log: $log)"
+    if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q iproute2; } >>"$log" 2>&1; then
+        lwc_say "ip (iproute2): apt-get failed (see $log); tests/cluster.rs will skip"
+    fi
+}
+
 main() {
     local print_path=0
     case ${1:-} in
@@ -114,6 +134,7 @@ main() {
     ensure_wasm_target
     ensure_nats_server
     ensure_chromium >&2
+    ensure_iproute2 >&2
     if ((print_path)); then
         find_nats_server
     fi

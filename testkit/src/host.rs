@@ -86,6 +86,7 @@ pub struct HostCmd {
     nats_url: String,
     nats_token: String,
     rust_log: String,
+    prefix: Vec<String>,
 }
 
 impl HostCmd {
@@ -100,7 +101,15 @@ impl HostCmd {
             nats_url: url.to_string(),
             nats_token: token.to_string(),
             rust_log: "info".into(),
+            prefix: Vec::new(),
         }
+    }
+
+    /// Run the host through these words first, e.g. `ip netns exec NS`
+    /// (which execs it: the pid is the host's).
+    pub fn prefix<S: AsRef<str>>(mut self, words: impl IntoIterator<Item = S>) -> HostCmd {
+        self.prefix = words.into_iter().map(|w| w.as_ref().to_string()).collect();
+        self
     }
 
     /// Run this host (`--host`; a comma list runs several in one process).
@@ -132,7 +141,14 @@ impl HostCmd {
     /// `ready_file` (removed first) once it serves.
     pub fn spawn(&self, name: &str, ready_file: &Path, log: &Path) -> Result<Proc> {
         let _ = std::fs::remove_file(ready_file);
-        let mut cmd = Command::new(&self.bin);
+        let mut cmd = match self.prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(&self.bin);
+                c
+            }
+            None => Command::new(&self.bin),
+        };
         for (var, _) in std::env::vars_os() {
             if var.to_string_lossy().starts_with("OTEL_") {
                 cmd.env_remove(var);

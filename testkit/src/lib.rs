@@ -14,15 +14,23 @@
 //!   host's `--ready-file` says once it serves
 //! - [`tap`]: [`Tap`] collects the lattice's packet events;
 //!   [`Heartbeats`] follows the hosts' heartbeats
+//! - [`netns`]: [`NetLab`], network namespaces on a bridge as stand-ins
+//!   for machines (root only; says why when it cannot)
+//! - [`cluster`]: [`NatsCluster`], a NATS cluster of real servers, one per
+//!   address (namespace), meshed before it is handed over
 
+pub mod cluster;
 pub mod cpu;
 pub mod host;
 pub mod nats;
+pub mod netns;
 pub mod process;
 pub mod tap;
 pub mod wait;
 
+pub use cluster::NatsCluster;
 pub use host::{HostCmd, Ready};
+pub use netns::NetLab;
 pub use nats::Nats;
 pub use process::Proc;
 pub use tap::{Heartbeats, Tap};
