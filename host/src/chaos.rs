@@ -71,11 +71,6 @@ impl Chaos {
         *self.inner.write().unwrap_or_else(|p| p.into_inner()) = wire;
     }
 
-    /// Current settings, with `down_s` as the seconds of outage still left.
-    pub fn get(&self) -> ChaosSettings {
-        ChaosSettings::from_wire(&self.state())
-    }
-
     /// True while a simulated outage is in force.
     pub fn is_down(&self) -> bool {
         let until = self.state().down_until_ns;
@@ -138,6 +133,6 @@ mod tests {
         }.to_wire());
         assert!(c.trap_now() && c.drop_now() && c.is_down());
         assert_eq!(c.delay(), Some(Duration::from_millis(5)));
-        assert!(c.get().down_s >= 1);
+        assert!(ChaosSettings::from_wire(&c.state()).down_s >= 1);
     }
 }

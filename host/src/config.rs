@@ -46,8 +46,16 @@ pub struct Config {
     pub lattice: Option<String>,
 
     /// Serve HTTP components on this address instead of the manifest's.
+    /// Port 0 picks a free port; the ready file then says which
+    /// (`http=ADDR`).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<std::net::SocketAddr>,
+
+    /// Bearer token the control API requires when it listens on an address
+    /// other than loopback (clients send `Authorization: Bearer TOKEN`).
+    /// Prefer the environment variable: a flag shows in `ps`.
+    #[arg(long, env = "LWC_API_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub api_token: Option<String>,
 
     /// Reuse an instance for up to N invocations (1 = a fresh instance per
     /// invocation). Any trap discards the instance.
@@ -96,9 +104,16 @@ pub struct Config {
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
     pub guest_threads: u16,
 
-    /// Create this file once the host is connected and serving.
+    /// Create this file once the host is connected and serving: its pid on
+    /// the first line, then `http=ADDR` for each HTTP listener it bound.
+    /// Written whole (temporary file, then rename); removed when it stops.
     #[arg(long, value_name = "PATH")]
     pub ready_file: Option<PathBuf>,
+
+    /// For tests only: the named host task (see `lwc_host::tasks`) panics
+    /// once the host is ready, to show that a dead task stops the host.
+    #[arg(long, value_name = "TASK", hide = true)]
+    pub test_fail_task: Option<String>,
 }
 
 impl Config {

@@ -2,7 +2,9 @@
 //! TCP address, one fresh instance per request.
 //!
 //! The host caps concurrent requests; over the cap it answers 503 itself
-//! rather than queueing without bound.
+//! rather than queueing without bound. On an address other than loopback
+//! every request must carry the API token (`Authorization: Bearer …`),
+//! checked here before the component sees the request.
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -32,18 +34,27 @@ pub struct HttpComponent {
     rt: Arc<Runtime>,
     node: Arc<Node>,
     permits: Arc<Semaphore>,
+    /// The bearer token every request must carry (see [`required_token`]).
+    token: Option<Arc<str>>,
 }
 
 type Response = hyper::Response<HyperOutgoingBody>;
 
 impl HttpComponent {
-    pub fn new(name: Arc<str>, pre: ProxyPre<HostState>, rt: Arc<Runtime>, node: Arc<Node>) -> Self {
+    pub fn new(
+        name: Arc<str>,
+        pre: ProxyPre<HostState>,
+        rt: Arc<Runtime>,
+        node: Arc<Node>,
+        token: Option<Arc<str>>,
+    ) -> Self {
         HttpComponent {
             name,
             pre,
             rt,
             node,
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS)),
+            token,
         }
     }
 
@@ -82,6 +93,11 @@ impl HttpComponent {
     }
 
     async fn handle(&self, req: hyper::Request<hyper::body::Incoming>) -> Response {
+        if let Some(token) = &self.token {
+            if !authorized(req.headers().get(hyper::header::AUTHORIZATION), token) {
+                return unauthorized();
+            }
+        }
         let Ok(_permit) = self.permits.clone().try_acquire_owned() else {
             return json_error(503, "too many requests in flight; try again");
         };
@@ -135,6 +151,44 @@ impl HttpComponent {
     }
 }
 
+/// The token requests to an API on `addr` must carry: none on loopback
+/// (only this machine can reach it); on any other address `token`, which
+/// must then be set, or the host does not start.
+pub fn required_token(addr: SocketAddr, token: Option<&str>) -> Result<Option<Arc<str>>> {
+    if addr.ip().is_loopback() {
+        return Ok(None);
+    }
+    match token.map(str::trim) {
+        Some(t) if !t.is_empty() => Ok(Some(Arc::from(t))),
+        _ => anyhow::bail!(
+            "the control API would listen on {addr}, beyond loopback: set LWC_API_TOKEN \
+             (clients then send `Authorization: Bearer <token>`), or listen on 127.0.0.1"
+        ),
+    }
+}
+
+/// Whether `header` is `Bearer <token>`. Compared in constant time: the
+/// answer's timing says nothing about how much of a guess was right.
+fn authorized(header: Option<&hyper::header::HeaderValue>, token: &str) -> bool {
+    let Some(given) = header.and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let Some(given) = given.strip_prefix("Bearer ") else {
+        return false;
+    };
+    let (a, b) = (given.trim().as_bytes(), token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unauthorized() -> Response {
+    let mut resp = json_error(401, "missing or wrong API token: send `Authorization: Bearer <LWC_API_TOKEN>`");
+    resp.headers_mut().insert(
+        hyper::header::WWW_AUTHENTICATE,
+        hyper::header::HeaderValue::from_static("Bearer"),
+    );
+    resp
+}
+
 fn json_error(status: u16, message: &str) -> Response {
     let body = serde_json::json!({ "error": message }).to_string();
     let body = Full::new(Bytes::from(body))
@@ -147,4 +201,39 @@ fn json_error(status: u16, message: &str) -> Response {
         hyper::header::HeaderValue::from_static("application/json"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::HeaderValue;
+
+    #[test]
+    fn loopback_needs_no_token() {
+        for addr in ["127.0.0.1:30000", "[::1]:0", "127.0.0.2:1"] {
+            assert_eq!(required_token(addr.parse().unwrap(), None).unwrap(), None, "{addr}");
+        }
+    }
+
+    #[test]
+    fn beyond_loopback_a_token_is_required() {
+        for addr in ["0.0.0.0:0", "10.0.0.5:30000", "[::]:30000"] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            let err = required_token(addr, None).unwrap_err().to_string();
+            assert!(err.contains("LWC_API_TOKEN") && err.contains(&addr.to_string()), "{err}");
+            assert!(required_token(addr, Some("  ")).is_err(), "a blank token is no token");
+            assert_eq!(required_token(addr, Some("s3cret")).unwrap().as_deref(), Some("s3cret"));
+        }
+    }
+
+    #[test]
+    fn only_the_exact_bearer_token_passes() {
+        let h = |v: &'static str| HeaderValue::from_static(v);
+        assert!(authorized(Some(&h("Bearer s3cret")), "s3cret"));
+        assert!(!authorized(None, "s3cret"));
+        assert!(!authorized(Some(&h("Bearer s3cre")), "s3cret"));
+        assert!(!authorized(Some(&h("Bearer s3cret2")), "s3cret"));
+        assert!(!authorized(Some(&h("Basic s3cret")), "s3cret"));
+        assert!(!authorized(Some(&h("s3cret")), "s3cret"));
+    }
 }

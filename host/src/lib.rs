@@ -21,6 +21,9 @@
 //! - [`load`]: steady open-loop injection (`/load`) on the control host
 //! - [`http`]: serving the control component over HTTP
 //! - [`telemetry`]: heartbeat, health, NATS connection state
+//! - [`tasks`]: the host's named tasks; one that ends stops the host
+//! - [`drain`]: stopping on SIGTERM without dropping what the host holds
+//! - [`ready`]: the ready file (pid, bound HTTP addresses)
 //! - [`metrics`]: latency histograms per edge and component, published every second
 //! - [`otel`]: OpenTelemetry spans, metrics and guest logs over OTLP (opt-in)
 
@@ -28,6 +31,7 @@ pub mod bindings;
 pub mod chaos;
 pub mod config;
 pub mod ctl;
+pub mod drain;
 pub mod http;
 pub mod imports;
 pub mod invoke;
@@ -39,20 +43,24 @@ pub mod links;
 pub mod manifest;
 pub mod node;
 pub mod otel;
+pub mod ready;
 pub mod runtime;
+pub mod tasks;
 pub mod telemetry;
 
 use anyhow::{bail, Context, Result};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::manifest::{ComponentSpec, Manifest};
 use crate::telemetry::ConnState;
 
-/// Run a host until `shutdown` resolves.
+/// Run a host until `shutdown` resolves, then drain it (see [`drain`]) and
+/// return Ok. Returns Err if it cannot start, or as soon as one of its tasks
+/// ends (a host that would otherwise stay up deaf). Dropping the returned
+/// future stops it at once, without draining (a second signal does so).
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
     let manifest = Manifest::load(&config.manifest)?;
     let Some(host_spec) = manifest.hosts.get(&config.host).cloned() else {
@@ -76,6 +84,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     let host: Arc<str> = Arc::from(config.host.as_str());
     let mine: Vec<ComponentSpec> = manifest.components_on(&config.host).cloned().collect();
+    // An API beyond loopback without its token fails here, before NATS.
+    for addr in mine.iter().filter_map(|c| c.http) {
+        http::required_token(config.http.unwrap_or(addr), config.api_token.as_deref())?;
+    }
 
     let max_concurrent = config
         .max_concurrent
@@ -96,6 +108,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let conn = Arc::new(ConnState::default());
     let client = connect(&config, conn.clone()).await?;
     let ledger = Arc::new(ledger::Ledger::new(host.clone(), client.clone(), &lattice_name, otel.clone()));
+    conn.attach(ledger.clone());
     let policy = lattice::HopPolicy {
         timeout: config.hop_timeout(),
         retries: config.hop_retries,
@@ -116,10 +129,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     ));
     let node = Arc::new(node::Node::new(host.clone(), lattice.clone(), links, chaos.clone(), ctl.clone()));
 
-    let mut tasks = JoinSet::new();
+    // `tasks` run until the host exits; `serving` (receivers, dispatchers)
+    // and `ingress` (HTTP listeners) until it drains.
+    let mut tasks = tasks::Tasks::new(config.test_fail_task.clone());
+    let mut serving = tasks::Tasks::new(config.test_fail_task.clone());
+    let mut ingress = tasks::Tasks::new(config.test_fail_task.clone());
+    let (stop, stopped) = drain::Stop::pair();
     // Control plane first: a late joiner takes the links and chaos in force
     // before it serves a single hop.
-    tasks.spawn(ctl.clone().run_listener(ctl::subscribe(&client, &lattice_name).await?));
+    tasks.spawn("control-plane listener", ctl.clone().run_listener(ctl::subscribe(&client, &lattice_name).await?));
     ctl.sync().await.context("cannot fetch the control-plane state")?;
     if mine.iter().any(|c| c.http.is_some()) {
         let hb = client
@@ -130,23 +148,27 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             .subscribe(lwc_wire::subjects::packet_events(&lattice_name))
             .await
             .context("cannot watch packet events")?;
-        tasks.spawn(ctl.clone().run_heartbeat_watch(hb));
-        tasks.spawn(ctl.clone().run_ledger_watch(events));
-        tasks.spawn(ctl.clone().run_ledger_publisher());
+        tasks.spawn("heartbeat watch", ctl.clone().run_heartbeat_watch(hb));
+        tasks.spawn("ledger watch", ctl.clone().run_ledger_watch(events));
+        tasks.spawn("ledger publisher", ctl.clone().run_ledger_publisher());
     }
-    tasks.spawn(lattice::run_acker(client.clone(), acks_rx));
-    tasks.spawn(lattice::run_ack_listener(lattice.clone(), lattice.subscribe_acks().await?));
-    tasks.spawn(lattice::run_sweeper(lattice.clone()));
+    tasks.spawn("acker", lattice::run_acker(client.clone(), acks_rx));
+    tasks.spawn("ack listener", lattice::run_ack_listener(lattice.clone(), lattice.subscribe_acks().await?));
+    tasks.spawn("sweeper", lattice::run_sweeper(lattice.clone()));
 
+    let mut bound = Vec::new();
     for spec in &mine {
         let name: Arc<str> = Arc::from(spec.name.as_str());
         if let Some(manifest_addr) = spec.http {
             let addr = config.http.unwrap_or(manifest_addr);
+            let token = http::required_token(addr, config.api_token.as_deref())?;
             let pre = rt.load_http(&spec.wasm)?;
             let listener = http::HttpComponent::bind(addr).await?;
-            let server = Arc::new(http::HttpComponent::new(name, pre, rt.clone(), node.clone()));
-            tasks.spawn(server.serve(listener));
+            let addr = listener.local_addr().with_context(|| format!("cannot read the address bound for {addr}"))?;
+            let server = Arc::new(http::HttpComponent::new(name, pre, rt.clone(), node.clone(), token));
+            ingress.spawn(format!("http {}", spec.name), server.serve(listener));
             tracing::info!(component = %spec.name, "serving HTTP on http://{addr}");
+            bound.push(addr);
         } else {
             let pre = rt.load_probe(&spec.wasm)?;
             let component = Arc::new(invoke::ProbeComponent::new(name.clone(), pre, config.reuse));
@@ -157,8 +179,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 .await
                 .with_context(|| format!("cannot subscribe to {subject}"))?;
             let (tx, rx) = tokio::sync::mpsc::channel(queue_len);
-            tasks.spawn(lattice::run_receiver(lattice.clone(), sub, tx, chaos.clone()));
-            tasks.spawn(invoke::run_dispatcher(component, rt.clone(), node.clone(), rx, max_concurrent));
+            let receiver = lattice::run_receiver(lattice.clone(), sub, tx, chaos.clone());
+            serving.spawn(format!("receiver {}", spec.name), drain::until_stopped(stopped.clone(), receiver));
+            let dispatcher = invoke::run_dispatcher(component, rt.clone(), node.clone(), rx, max_concurrent);
+            serving.spawn(format!("dispatcher {}", spec.name), dispatcher);
             tracing::info!(component = %spec.name, "serving {subject}");
         }
     }
@@ -171,28 +195,39 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     });
     let health_subject = lwc_wire::subjects::health(&lattice_name, &host);
     let health_sub = client.subscribe(health_subject).await.context("cannot subscribe to health")?;
-    tasks.spawn(reporter.clone().run_health(health_sub));
-    tasks.spawn(reporter.run_heartbeat());
-    tasks.spawn(metrics::run_publisher(node.clone()));
+    tasks.spawn("health", reporter.clone().run_health(health_sub));
+    tasks.spawn("heartbeat", reporter.run_heartbeat());
+    tasks.spawn("telemetry publisher", metrics::run_publisher(node.clone()));
 
     // Subscriptions reach the server before anyone is told we are ready.
     client.flush().await.context("cannot flush subscriptions to NATS")?;
     if let Some(path) = &config.ready_file {
-        std::fs::write(path, format!("{}\n", std::process::id()))
-            .with_context(|| format!("cannot write ready file {}", path.display()))?;
+        ready::write(path, std::process::id(), &bound)?;
     }
     tracing::info!(host = %host, lattice = %lattice_name, reuse = config.reuse, max_concurrent, "host ready");
 
-    tokio::select! {
-        _ = shutdown => tracing::info!("shutting down"),
-        Some(done) = tasks.join_next() => {
-            // Every task runs forever; one ending early is a bug worth seeing.
-            tracing::error!("a host task ended unexpectedly: {done:?}");
-        }
-    }
+    let died = tokio::select! {
+        _ = shutdown => None,
+        err = tasks.first_end() => Some(err),
+        err = serving.first_end() => Some(err),
+        err = ingress.first_end() => Some(err),
+    };
     if let Some(path) = &config.ready_file {
-        let _ = std::fs::remove_file(path);
+        ready::remove(path);
     }
+    let result = match died {
+        Some(err) => Err(err),
+        None => {
+            ingress.abort_all();
+            let bound = drain::bound(config.hop_timeout(), config.hop_retries, Duration::from_millis(config.finish_timeout_ms));
+            let draining = drain(&host, stop, &mut serving, &node, mine.iter().any(|c| c.http.is_some()), bound);
+            tokio::select! {
+                () = draining => Ok(()),
+                err = tasks.first_end() => Err(err),
+            }
+        }
+    };
+    serving.abort_all();
     tasks.abort_all();
     let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
     if otel.enabled() {
@@ -200,8 +235,42 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         let flush = tokio::task::spawn_blocking(move || otel.shutdown());
         let _ = tokio::time::timeout(Duration::from_secs(5), flush).await;
     }
-    Ok(())
+    result
 }
+
+/// Drain: stop taking hops (and new HTTP requests, and steady load), let
+/// the dispatchers run and settle what they hold, wait until every hop
+/// sent from here is passed on or settled, all within `bound`; then give
+/// the acker time for its last batch.
+async fn drain(
+    host: &str,
+    stop: tokio::sync::watch::Sender<bool>,
+    serving: &mut tasks::Tasks,
+    node: &Arc<node::Node>,
+    injects: bool,
+    bound: Duration,
+) {
+    let started = tokio::time::Instant::now();
+    let deadline = started + bound;
+    tracing::info!(host, "draining: no new hops; finishing those taken (at most {bound:?})");
+    stop.send_replace(true);
+    if injects {
+        load::slot_for(node).stop().await;
+    }
+    if tokio::time::timeout_at(deadline, serving.join_all()).await.is_err() {
+        tracing::warn!(host, "invocations still running after {bound:?}: exiting without them");
+    }
+    let pending = drain::settle(&node.lattice, deadline).await;
+    if pending > 0 {
+        tracing::warn!(host, pending, "hops still awaiting their next holder after {bound:?}: exiting");
+    }
+    // Acks go out in batches a few milliseconds after their first entry.
+    tokio::time::sleep(ACK_FLUSH_GRACE).await;
+    tracing::info!(host, "drained in {:?}", started.elapsed());
+}
+
+/// Longer than the lattice's ack batch window (5 ms).
+const ACK_FLUSH_GRACE: Duration = Duration::from_millis(25);
 
 /// Connect to NATS, retrying for a while: hosts may start before the server.
 async fn connect(config: &Config, conn: Arc<ConnState>) -> Result<async_nats::Client> {

@@ -43,7 +43,14 @@ async fn serve(config: lwc_host::config::Config) -> std::process::ExitCode {
         // Logs usually go to .lwc/logs/*.log: colour only on a terminal.
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    match lwc_host::run(config, shutdown_signal()).await {
+    let signals = match Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("lwc-host: error: cannot watch for signals: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match lwc_host::run(config, signals.first_then_exit()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lwc-host: error: {e:#}");
@@ -52,23 +59,45 @@ async fn serve(config: lwc_host::config::Config) -> std::process::ExitCode {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+/// SIGTERM and SIGINT (Ctrl-C), watched from the start: a signal that comes
+/// while the host starts is acted on once it is up.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The number of the next signal.
+    async fn next(&mut self) -> i32 {
         tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            _ = self.term.recv() => libc_signal::TERM,
+            _ = self.int.recv() => libc_signal::INT,
         }
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+
+    /// Resolves on the first signal (the host drains); the next one exits
+    /// the process at once, with 128 + its number as a shell reports it.
+    async fn first_then_exit(mut self) {
+        let first = self.next().await;
+        tracing::info!("signal {first}: draining (another signal exits at once)");
+        tokio::spawn(async move {
+            let second = self.next().await;
+            eprintln!("lwc-host: signal {second} while draining: exiting at once");
+            std::process::exit(128 + second);
+        });
+    }
+}
+
+/// Signal numbers (Linux), without a libc dependency for two constants.
+mod libc_signal {
+    pub const INT: i32 = 2;
+    pub const TERM: i32 = 15;
 }

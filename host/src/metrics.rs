@@ -227,9 +227,11 @@ pub async fn run_publisher(node: Arc<Node>) {
     let mut scratch = Vec::new();
     let mut start_ns = lwc_wire::now_ns();
     let mut seq = 0u64;
+    let mut overflow = 0u64;
     tick.tick().await;
     loop {
         tick.tick().await;
+        overflow = warn_overflow(&node.ledger().metrics, overflow);
         let end_ns = lwc_wire::now_ns();
         let mut snap = Snapshot {
             v: telemetry::VERSION,
@@ -247,6 +249,19 @@ pub async fn run_publisher(node: Arc<Node>) {
             tracing::debug!("telemetry not published: {e}");
         }
     }
+}
+
+/// Say so in the log when records were lost to a full series table since
+/// `before` (the snapshot has no field for it); returns the count now.
+fn warn_overflow(metrics: &Metrics, before: u64) -> u64 {
+    let now = metrics.overflow();
+    if now > before {
+        tracing::warn!(
+            "{} latency records dropped in the last second: more than {MAX_SERIES} series (edges and components)",
+            now - before
+        );
+    }
+    now
 }
 
 #[cfg(test)]

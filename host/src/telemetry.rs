@@ -1,29 +1,44 @@
-//! What a host says about itself: a heartbeat every second and answers to
-//! health requests. (Histograms and OTLP export come later.)
+//! What a host says about itself: a heartbeat every second, answers to
+//! health requests, and the NATS connection's state behind both. (Latency
+//! histograms are [`crate::metrics`]; OTLP export is [`crate::otel`].)
 
 use bytes::Bytes;
 use futures::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::ledger::Ledger;
 use crate::node::Node;
 use lwc_wire::status::{Health, Heartbeat};
 
 /// NATS connection events, shared with the client's event callback.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ConnState {
     pub connected: AtomicBool,
-    pub slow_consumer: AtomicU64,
+    /// Connections lost since the host started (each followed by reconnect
+    /// attempts); shown in the health answer.
     pub disconnects: AtomicU64,
+    /// Where slow-consumer events are counted (`counters.slow_consumer`,
+    /// in heartbeats and telemetry alike). Set right after connecting;
+    /// no subscription, so no slow consumer, exists before.
+    ledger: OnceLock<Arc<Ledger>>,
 }
 
 impl ConnState {
+    /// Count slow-consumer events in `ledger`'s counters from now on.
+    pub fn attach(&self, ledger: Arc<Ledger>) {
+        let _ = self.ledger.set(ledger);
+    }
+
     pub fn on_event(&self, event: &async_nats::Event) {
         match event {
             async_nats::Event::Connected => {
                 self.connected.store(true, Relaxed);
-                tracing::info!("NATS connected");
+                match self.disconnects.load(Relaxed) {
+                    0 => tracing::info!("NATS connected"),
+                    n => tracing::info!("NATS connected again (connection lost {n} time(s) since start)"),
+                }
             }
             async_nats::Event::Disconnected => {
                 self.connected.store(false, Relaxed);
@@ -31,7 +46,9 @@ impl ConnState {
                 tracing::warn!("NATS disconnected; reconnecting");
             }
             async_nats::Event::SlowConsumer(sid) => {
-                self.slow_consumer.fetch_add(1, Relaxed);
+                if let Some(ledger) = self.ledger.get() {
+                    ledger.counters.slow_consumer.fetch_add(1, Relaxed);
+                }
                 tracing::warn!("NATS slow consumer on subscription {sid}: messages dropped");
             }
             other => tracing::info!("NATS: {other}"),
@@ -48,8 +65,7 @@ pub struct Reporter {
 
 impl Reporter {
     pub fn heartbeat(&self) -> Heartbeat {
-        let mut counters = self.node.ledger().counters.snapshot();
-        counters.slow_consumer = self.conn.slow_consumer.load(Relaxed);
+        let counters = self.node.ledger().counters.snapshot();
         Heartbeat {
             host: self.node.host.to_string(),
             at_ns: lwc_wire::now_ns(),
@@ -64,7 +80,7 @@ impl Reporter {
 
     pub fn health(&self) -> Health {
         let down = self.node.chaos.is_down();
-        let message = if down {
+        let mut message = if down {
             format!("{}: simulated outage (chaos down_s)", self.node.host)
         } else {
             format!(
@@ -74,6 +90,10 @@ impl Reporter {
                 self.components.join(", ")
             )
         };
+        let disconnects = self.conn.disconnects.load(Relaxed);
+        if disconnects > 0 {
+            message.push_str(&format!("; NATS connection lost {disconnects} time(s) since start"));
+        }
         Health {
             healthy: !down,
             message,

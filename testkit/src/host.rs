@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use crate::process::Proc;
 
-/// How a control host's HTTP port is chosen. Today: a port found free and
-/// written into the manifest (racy: something else may bind it first).
-/// Once `lwc-host --http 127.0.0.1:0` reports its bound address in the
-/// ready file (`http=...`), [`http_plan`] returns `Bind`: the host picks the
-/// port and [`wait_ready`] reads it back. Only that function changes.
+/// How a control host's HTTP port is chosen. [`http_plan`] returns `Bind`:
+/// hosts get `--http 127.0.0.1:0`, the control host picks a free port
+/// itself and says which in its ready file (`http=...`), which
+/// [`wait_ready`] reads back. `Manifest` (a port found free, then written
+/// into the manifest) is racy: something else may bind it first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HttpPlan {
     /// The manifest's control `http` is `127.0.0.1:PORT`.
@@ -26,8 +26,7 @@ pub enum HttpPlan {
 
 /// The one switch between the two ways of [`HttpPlan`].
 pub fn http_plan() -> Result<HttpPlan> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    Ok(HttpPlan::Manifest(port))
+    Ok(HttpPlan::Bind)
 }
 
 impl HttpPlan {

@@ -47,6 +47,19 @@ impl Proc {
         }
     }
 
+    /// Send `signal` (e.g. `libc::SIGTERM`); nothing if it was killed or
+    /// reaped already.
+    pub fn signal(&self, signal: libc::c_int) -> Result<()> {
+        let Some(pid) = self.pid() else {
+            bail!("{} was already killed", self.name);
+        };
+        // Still our unreaped child: the pid cannot belong to anyone else.
+        if unsafe { libc::kill(pid as libc::pid_t, signal) } != 0 {
+            bail!("cannot signal {} (pid {pid}): {}", self.name, std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     /// Whether it still runs (not killed, not exited).
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
@@ -120,6 +133,19 @@ mod tests {
         assert!(p.killed());
         assert_eq!(p.log_tail(1), "two");
         assert_eq!(p.log_tail(5), "one\ntwo");
+    }
+
+    #[test]
+    fn a_signal_reaches_the_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("sleep");
+        cmd.arg("600");
+        let mut p = Proc::spawn("sleeper", cmd, &dir.path().join("log")).unwrap();
+        p.signal(libc::SIGTERM).unwrap();
+        let status = p.wait_exit(Duration::from_secs(10)).unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
+        assert!(p.signal(libc::SIGTERM).is_err(), "reaped: nothing to signal");
     }
 
     #[test]

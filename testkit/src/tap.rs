@@ -50,8 +50,9 @@ impl Tap {
     /// of them if it does not within `within`.
     pub async fn wait_until(&self, within: Duration, what: &str, done: impl Fn(&[PacketEvent]) -> bool) -> Vec<PacketEvent> {
         let waited = crate::wait::until_async(within, what, || {
-            let events = lock(&self.events);
-            Ok(done(&events).then(|| events.clone()))
+            // A copy, so `done` may look at the tap itself (its lock is free).
+            let events = self.events();
+            Ok(done(&events).then_some(events))
         })
         .await;
         match waited {

@@ -2,8 +2,9 @@
 //!
 //! A receiving host does not answer each hop with its own message: it
 //! collects the hop ids it accepted (or refused), and later those it
-//! finished, per sender and flushes them every millisecond or every
-//! [`MAX_ENTRIES`] entries. Frame:
+//! finished, per sender, and flushes a sender's batch 5 ms after its first
+//! entry (`ACK_BATCH_WINDOW` in the host's lattice) or at [`MAX_ENTRIES`]
+//! entries, whichever comes first. Frame:
 //!
 //! ```text
 //! u8 version (=1) | u16 count | count × (u64 hop_id | u8 status)

@@ -1,0 +1,123 @@
+//! Stopping without losing what the host holds (SIGTERM): stop taking hops,
+//! run and settle the ones already taken, wait until every hop this host
+//! sent is answered or given up on, flush acks and events, then exit.
+//!
+//! - [`Stop`]: tells the serving tasks to stop taking work
+//! - [`until_stopped`]: a component's receiver, until [`Stop`]
+//! - [`settle`]: waits until the lattice has no hop awaiting an answer
+
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::lattice::Lattice;
+
+/// Set once, when the host starts draining.
+#[derive(Clone)]
+pub struct Stop(watch::Receiver<bool>);
+
+impl Stop {
+    /// The switch and its first listener.
+    pub fn pair() -> (watch::Sender<bool>, Stop) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Stop(rx))
+    }
+
+    /// Resolves once the switch is set (or dropped).
+    pub async fn wait(&mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Run one component's receiver until `stop`, then drop it: dropping its
+/// subscription unsubscribes (NATS sends the component's hops elsewhere, or
+/// their senders find no taker and settle them), and dropping its queue
+/// lets the dispatcher run every hop already taken and end.
+///
+/// The receiver is dropped wherever it waits. Between batches (nearly
+/// always) nothing is lost; in the middle of taking a batch, hops it had
+/// accepted but not yet queued are settled by their senders as a host
+/// death. TODO(lattice): take `stop` in `lattice::run_receiver` itself and
+/// stop between batches.
+pub async fn until_stopped(mut stop: Stop, receiver: impl Future<Output = ()>) {
+    tokio::select! {
+        biased;
+        _ = stop.wait() => {}
+        _ = receiver => {}
+    }
+}
+
+/// How often [`settle`] looks at the lattice's pending hops.
+const SETTLE_POLL: Duration = Duration::from_millis(10);
+
+/// Wait until no hop this host sent awaits an answer (each is done at the
+/// next host, or given up on and its packet reported lost), or until
+/// `deadline`. Returns how many were still pending then.
+pub async fn settle(lattice: &Lattice, deadline: Instant) -> u64 {
+    loop {
+        let pending = lattice.awaiting_ack();
+        if pending == 0 || Instant::now() >= deadline {
+            return pending;
+        }
+        tokio::time::sleep(SETTLE_POLL).await;
+    }
+}
+
+/// The longest a drain may take: a hop sent just before the signal is
+/// re-sent with doubling waits (`timeout`, `retries` times) or, once
+/// accepted, passed on within `finish`; one second more for the lattice
+/// to settle what is left.
+pub fn bound(timeout: Duration, retries: u32, finish: Duration) -> Duration {
+    let resending = timeout * (2u32.saturating_pow(retries.min(16) + 1) - 1);
+    resending.max(finish) + Duration::from_secs(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stop_wakes_every_listener() {
+        let (tx, stop) = Stop::pair();
+        let (mut a, mut b) = (stop.clone(), stop);
+        let waiting = tokio::spawn(async move {
+            a.wait().await;
+            b.wait().await;
+        });
+        tx.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("listeners woke")
+            .expect("listener task");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_switch_also_stops() {
+        let (tx, mut stop) = Stop::pair();
+        drop(tx);
+        tokio::time::timeout(Duration::from_secs(10), stop.wait()).await.expect("woke");
+    }
+
+    #[test]
+    fn the_bound_covers_the_longer_wait() {
+        let ms = Duration::from_millis;
+        // 500 + 1000 + 2000 ms of re-sends, less than the 6 s finish timeout.
+        assert_eq!(bound(ms(500), 2, ms(6000)), ms(7000));
+        assert_eq!(bound(ms(2000), 2, ms(6000)), ms(15000));
+    }
+
+    #[tokio::test]
+    async fn a_receiver_is_dropped_at_stop() {
+        let (tx, stop) = Stop::pair();
+        let (held, mut dropped) = tokio::sync::mpsc::channel::<()>(1);
+        let receiver = async move {
+            let _held = held;
+            std::future::pending::<()>().await
+        };
+        let task = tokio::spawn(until_stopped(stop, receiver));
+        tx.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(10), task).await.expect("stopped").expect("task");
+        assert!(dropped.recv().await.is_none(), "the receiver's queue is closed");
+    }
+}
