@@ -129,6 +129,12 @@ fn print_table(report: &Report) {
         let value = v.value.map_or("unknown".to_string(), |x| x.to_string());
         eprintln!("{mark} {:<12} {:<12} {:<20} {value} ({bound})", v.phase, v.metric, series);
     }
+    if report.load.unseen > 0 {
+        eprintln!(
+            "\nnote: {} of {} packets injected by the load were never seen on the event stream (lwc-lab's NATS connection was down?); they count in no phase",
+            report.load.unseen, report.load.injected
+        );
+    }
     eprintln!("\n{}: {}", report.scenario, report.status);
 }
 

@@ -1,8 +1,8 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no script, no
 //! network). Top to bottom: the verdict and the run's figures at a glance,
 //! the timeline of phases and what each did, the expectations with ✓/✗,
-//! fates per second, latency of every edge merged, the per-phase table, and
-//! one small chart per edge on a shared scale (slowest first).
+//! fates per second, latency of every edge merged, one small chart per edge
+//! on a shared scale (slowest first), and the per-phase table.
 
 use std::fmt::Write;
 
@@ -63,9 +63,10 @@ pub fn render(exp: &Experiment, report: &Report, figures: &Figures) -> String {
     page.push_str(&legend(&charts::latency_legend(true)));
     let look = Look { width: 1160, height: 260, phase_names: true, with_max: true };
     page.push_str(&charts::latency(&all, &frame, &look, y));
-    page.push_str("</div><h2>Phases</h2>");
-    page.push_str(&phase_table(report));
+    page.push_str("</div>");
     page.push_str(&edge_grid(figures, &frame));
+    page.push_str("<h2>Phases</h2>");
+    page.push_str(&phase_table(report));
     let _ = write!(
         page,
         "<footer>lwc-lab · the same figures are in <code>report.json</code> beside this file · a packet counts in the phase it was injected in, \
@@ -151,13 +152,18 @@ fn cards(report: &Report) -> String {
     format!(
         "<section class=cards>\
          <div class=\"card {ec}\"><div class=k>expectations</div><div class=v>{held} / {total}</div><div class=s>{etext}</div></div>\
-         <div class=card><div class=k>packets injected</div><div class=v>{inj}</div><div class=s>{loadinj} by the load, on schedule</div></div>\
+         <div class=card><div class=k>packets injected</div><div class=v>{inj}</div><div class=s>{loadinj} by the load, on schedule{unseen}</div></div>\
          <div class=\"card good\"><div class=k>expired (ttl used up)</div><div class=v>{exp}</div><div class=s>{exp_pct} of injected{open}</div></div>\
          <div class=\"card {lc}\"><div class=k>lost</div><div class=v>{lost}</div><div class=s>{lost_pct}{why}</div></div></section>",
         ec = if held == total { "good" } else { "bad" },
         etext = if held == total { "all hold".to_string() } else { format!("{} failed", total - held) },
         inj = thousands(injected),
         loadinj = thousands(report.load.injected),
+        unseen = if report.load.unseen > 0 {
+            format!(" · <b class=lost>{} never seen</b> (lwc-lab's NATS link was down)", thousands(report.load.unseen))
+        } else {
+            String::new()
+        },
         exp = thousands(expired),
         exp_pct = pct(expired, injected),
         open = if open > 0 { format!(" · {} without a fate", thousands(open)) } else { String::new() },

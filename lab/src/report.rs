@@ -138,6 +138,10 @@ pub struct LoadReport {
     pub injected: u64,
     pub late_p99_ms: f64,
     pub late_max_ms: f64,
+    /// Injected by the load but never seen on the event stream (lwc-lab's
+    /// own NATS connection was down, e.g. across a NATS restart): their
+    /// fates are unknown here and count in no phase.
+    pub unseen: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -148,6 +148,7 @@ pub async fn run(exp: &Experiment, file: &str, ring: &RingAddr, out: &Path) -> R
     let load_report = LoadReport {
         rate: *load.rate.get_ref(),
         injected,
+        unseen: injected.saturating_sub(figures.injected_and_open().0),
         late_p99_ms: last["late_p99_ms"].as_f64().unwrap_or(0.0),
         late_max_ms: last["late_max_ms"].as_f64().unwrap_or(0.0),
     };
