@@ -8,6 +8,8 @@
 //!
 //! - [`config`]: flags, environment and `.lwc/ring.env`
 //! - [`app`]: the state (hosts, ledger, packets, hop log, settings, chaos)
+//!   and the topology: places (components and their replicas) and hosts as
+//!   they run, from heartbeats and the live link table
 //! - [`stats`]: histogram windows, whole-run merges and percentiles
 //! - [`ui`]: one widget per pane, and the layout
 //! - [`input`]: keys → intents

@@ -4,7 +4,7 @@ use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::app::{App, Chaos, HttpUpdate, Telemetry, Update};
+use crate::app::{App, Chaos, HttpUpdate, Link, Telemetry, Update};
 use crate::config::Config;
 use crate::stats::SeriesKey;
 use lwc_wire::status::{Counters, Heartbeat};
@@ -101,8 +101,9 @@ pub fn ring_app() -> App {
         app.apply(heartbeat(host, NOW - S / 2, c.clone()));
         app.apply(telemetry(host, 1, NOW, series, c));
     }
+    app.apply(Update::Http(HttpUpdate::Links(Ok(classic_links()))));
     let mut chaos = BTreeMap::new();
-    for h in crate::app::hosts::RING {
+    for h in ["north", "east", "south", "west", "control"] {
         chaos.insert(h.to_string(), Chaos::default());
     }
     chaos.insert(
@@ -153,4 +154,111 @@ pub fn chart_app() -> App {
     }
     app.tick(NOW);
     app
+}
+
+pub fn link(source: &str, name: &str, target: &str) -> Link {
+    Link {
+        source: source.into(),
+        name: name.into(),
+        target: target.into(),
+    }
+}
+
+/// The links of scripts/ring.toml.
+pub fn classic_links() -> Vec<Link> {
+    [
+        ("north", "default", "west"),
+        ("north", "special", "south"),
+        ("south", "default", "east"),
+        ("south", "special", "east"),
+        ("east", "default", "north"),
+        ("east", "special", "west"),
+        ("west", "default", "south"),
+        ("west", "special", "north"),
+        ("control", "default", "east"),
+    ]
+    .iter()
+    .map(|(s, n, t)| link(s, n, t))
+    .collect()
+}
+
+/// A heartbeat of `host` running `components`.
+pub fn heartbeat_of(host: &str, components: &[&str], at_ns: u64, counters: Counters) -> Update {
+    let Update::Heartbeat(mut hb) = heartbeat(host, at_ns, counters) else { unreachable!() };
+    hb.components = components.iter().map(|c| c.to_string()).collect();
+    Update::Heartbeat(hb)
+}
+
+/// What [`lattice_app`] made, for the tests to look for.
+pub struct Lattice {
+    pub app: App,
+    /// Every host, `control` first.
+    pub hosts: Vec<String>,
+    /// Silent for 10 s: gone.
+    pub gone: Option<String>,
+    /// Losing packets: 40 `unreachable` a second.
+    pub failing: Option<String>,
+    /// Its incoming edge has the highest p99 (~50 ms).
+    pub slow: Option<String>,
+}
+
+/// A lattice of `n` hosts: `control` and probes `p1…p{n-1}` (component =
+/// host), linked in a `default` cycle p1 → p2 → … → p1 that control feeds,
+/// a `special` cycle the other way; every host up and busy, except (when
+/// there are enough of them) one gone, one failing, one slow. With `n ==
+/// 1` a single host `solo` and no links.
+pub fn lattice_app(n: usize) -> Lattice {
+    let probes: Vec<String> = (1..n).map(|i| format!("p{i}")).collect();
+    let mut hosts: Vec<String> = if n == 1 { vec!["solo".into()] } else { vec!["control".into()] };
+    hosts.extend(probes.iter().cloned());
+    let pick = |i: usize| (probes.len() > i + 2).then(|| probes[i].clone());
+    let (gone, failing, slow) = (pick(2), pick(1), pick(3));
+    let mut app = App::new(&config(), NOW - 10 * S);
+    app.apply(Update::Conn(crate::app::Conn::Connected));
+    if let Some(g) = &gone {
+        app.apply(heartbeat_of(g, &[g.as_str()], NOW - 10 * S, Counters::default()));
+    }
+    app.tick(NOW - 2 * S);
+    let mut links = Vec::new();
+    for (i, p) in probes.iter().enumerate() {
+        let next = &probes[(i + 1) % probes.len()];
+        let prev = &probes[(i + probes.len() - 1) % probes.len()];
+        links.push(link(p, "default", next));
+        links.push(link(p, "special", prev));
+    }
+    if let Some(first) = probes.first() {
+        links.push(link("control", "default", first));
+    }
+    for (k, end) in [(0u64, NOW - S), (1, NOW)] {
+        for (i, h) in hosts.iter().enumerate() {
+            if Some(h) == gone.as_ref() {
+                continue;
+            }
+            let mut c = counters(if i == 0 { 100 * (k + 1) } else { 0 }, 10 * (k + 1), &[]);
+            if Some(h) == failing.as_ref() {
+                c.lost.insert("unreachable".into(), 40 * (k + 1));
+            }
+            let prev = if i <= 1 { hosts[0].clone() } else { hosts[i - 1].clone() };
+            let lat = if Some(h) == slow.as_ref() { 50_000 } else { 500 + i as u64 };
+            let mut series = vec![(SeriesKey::Invoke(h.clone()), hist([40 + i as u64; 100]))];
+            if i > 0 {
+                series.push((SeriesKey::edge(&prev, h), hist([lat; 100])));
+            }
+            app.apply(heartbeat_of(h, &[h.as_str()], end - S / 2, c.clone()));
+            app.apply(telemetry(h, 1 + k, end, series, c));
+        }
+    }
+    if n > 1 {
+        app.apply(Update::Http(HttpUpdate::Links(Ok(links))));
+    }
+    let chaos = hosts.iter().map(|h| (h.clone(), Chaos::default())).collect();
+    app.apply(Update::Http(HttpUpdate::Chaos(Ok(chaos))));
+    app.tick(NOW);
+    Lattice {
+        app,
+        hosts,
+        gone,
+        failing,
+        slow,
+    }
 }

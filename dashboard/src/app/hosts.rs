@@ -10,9 +10,6 @@ use lwc_wire::status::{Counters, Heartbeat};
 /// come every second).
 pub const STALE_NS: u64 = 3_500_000_000;
 
-/// The five places of the ring, in the order the panes list them.
-pub const RING: [&str; 5] = ["north", "east", "south", "west", "control"];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Never heard from.
@@ -115,7 +112,7 @@ pub struct HostView {
     pub heartbeat: Option<Heartbeat>,
     /// Local wall-clock ns of the last heartbeat or telemetry.
     pub seen_ns: u64,
-    /// The newest counters of the running process, and when they were taken.
+    /// The latest counters of the running process, and when they were taken.
     pub counters: Counters,
     counters_at_ns: u64,
     /// Counters of earlier processes of this host (before restarts).
@@ -123,13 +120,15 @@ pub struct HostView {
     pub restarts: u64,
     /// Invocations per second in the last telemetry interval.
     pub inv_rate: f64,
-    /// Failures per second, measured over at least a second.
+    /// Failures per second, measured over one second or more.
     pub err_rate: f64,
     /// (host ns, failures) where the current rate measurement started.
     rate_ref: (u64, u64),
     pub last_seq: Option<u64>,
     /// Telemetry snapshots that never arrived (gaps in `seq`).
     pub missed_snapshots: u64,
+    /// The edge into this host with the highest p99 in its last snapshot: (label, p99 µs).
+    pub worst_in: Option<(String, u64)>,
 }
 
 impl HostView {
@@ -179,6 +178,33 @@ impl HostView {
     }
 }
 
+/// How much trouble a host is in, for tables that put trouble on top:
+/// gone, then down, then silent so far, then failing now, failed before,
+/// slow hops in, busy. Smaller sorts first.
+pub fn trouble_key(h: Option<&HostView>, now_ns: u64) -> (u8, std::cmp::Reverse<u64>, std::cmp::Reverse<u64>, std::cmp::Reverse<u64>, std::cmp::Reverse<u64>) {
+    use std::cmp::Reverse;
+    let Some(h) = h else {
+        return (2, Reverse(0), Reverse(0), Reverse(0), Reverse(0));
+    };
+    let status = match h.status(now_ns) {
+        Status::Gone => 0,
+        Status::Down => 1,
+        Status::Unknown => 2,
+        Status::Up => 3,
+    };
+    let live = status == 3;
+    let worst = if live { h.worst_in.as_ref().map_or(0, |(_, p99)| *p99) } else { 0 };
+    // Rates as integers (per 1,000 s) so the key is totally ordered.
+    let milli = |r: f64| if r.is_finite() && r > 0.0 { (r * 1e3) as u64 } else { 0 };
+    (
+        status,
+        Reverse(milli(h.err_rate)),
+        Reverse(h.failures().total()),
+        Reverse(worst),
+        Reverse(if live { milli(h.inv_rate) } else { 0 }),
+    )
+}
+
 /// The ring's ledger: every packet injected ends expired or lost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ledger {
@@ -213,81 +239,4 @@ impl Ledger {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn counters(injected: u64, expired: u64, lost: &[(&str, u64)]) -> Counters {
-        Counters {
-            injected,
-            expired,
-            invocations: injected + expired,
-            lost: lost.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn ledger_arithmetic() {
-        let mut control = HostView::default();
-        control.set_counters(1, counters(100, 0, &[]));
-        let mut north = HostView::default();
-        north.set_counters(1, counters(0, 60, &[("dropped", 5)]));
-        let mut east = HostView::default();
-        east.set_counters(1, counters(0, 25, &[("unreachable", 3), ("trap-before-forward", 2)]));
-        let l = Ledger::of([&control, &north, &east].into_iter());
-        assert_eq!((l.injected, l.expired, l.lost_total()), (100, 85, 10));
-        assert_eq!(l.in_flight(), 5);
-        assert_eq!(l.lost["dropped"], 5);
-        // Skew between hosts never shows a negative count.
-        let mut late = HostView::default();
-        late.set_counters(1, counters(0, 200, &[]));
-        assert_eq!(Ledger::of([&control, &late].into_iter()).in_flight(), 0);
-    }
-
-    #[test]
-    fn restarts_carry_counters_and_old_news_is_ignored() {
-        let mut h = HostView::default();
-        h.set_counters(10, counters(0, 50, &[("dropped", 4)]));
-        h.set_counters(5, counters(0, 1, &[])); // older than what we have
-        assert_eq!(h.total().expired, 50);
-        h.set_counters(20, counters(0, 3, &[])); // the process restarted
-        assert_eq!((h.total().expired, h.restarts), (53, 1));
-        assert_eq!(h.failures().dropped, 4);
-        h.set_counters(30, counters(0, 10, &[("dropped", 1)]));
-        assert_eq!((h.total().expired, h.failures().dropped), (60, 5));
-    }
-
-    #[test]
-    fn failures_by_kind_and_rate() {
-        let mut h = HostView::default();
-        let mut c = counters(
-            0,
-            0,
-            &[("dropped", 1), ("no-link", 2), ("unreachable", 3), ("trap-before-forward", 4)],
-        );
-        c.trap = 4;
-        c.timeout = 5;
-        c.overloaded = 6;
-        h.set_counters(1_000_000_000, c.clone());
-        let f = h.failures();
-        assert_eq!((f.trap, f.timeout, f.dropped, f.unreachable, f.overloaded, f.other_lost), (4, 5, 1, 3, 6, 2));
-        assert_eq!(f.total(), 21);
-        c.trap += 10;
-        h.set_counters(1_500_000_000, c.clone());
-        assert_eq!(h.err_rate, 0.0, "measured over a second at least");
-        h.set_counters(3_000_000_000, c);
-        assert!((h.err_rate - 5.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn status_from_heartbeats() {
-        let mut h = HostView::default();
-        assert_eq!(h.status(10), Status::Unknown);
-        h.seen_ns = 1_000;
-        h.heartbeat = Some(Heartbeat::default());
-        assert_eq!(h.status(2_000), Status::Up);
-        h.heartbeat.as_mut().unwrap().down = true;
-        assert_eq!(h.status(2_000), Status::Down);
-        assert_eq!(h.status(1_000 + STALE_NS + 1), Status::Gone);
-    }
-}
+mod tests;

@@ -42,26 +42,42 @@ impl App {
     }
 
     pub fn next_host(&mut self) {
-        self.selected_host = (self.selected_host + 1) % self.host_names().len();
+        self.step_host(1);
     }
 
     pub fn prev_host(&mut self) {
-        let n = self.host_names().len();
-        self.selected_host = (self.selected_host + n - 1) % n;
+        self.step_host(-1);
+    }
+
+    /// Move the host selection through the hosts in display order.
+    fn step_host(&mut self, by: isize) {
+        let hosts = self.host_names();
+        if hosts.is_empty() {
+            return;
+        }
+        let at = self.selected_host_name().and_then(|s| hosts.iter().position(|h| h == s)).unwrap_or(0);
+        let next = (at as isize + by).rem_euclid(hosts.len() as isize) as usize;
+        self.selected_host = Some(hosts[next].clone());
     }
 
     pub fn next_row(&mut self) {
-        let n = self.stats.keys().len();
-        if n > 0 {
-            self.selected_row = (self.selected_row.min(n - 1) + 1) % n;
-        }
+        self.step_row(1);
     }
 
     pub fn prev_row(&mut self) {
-        let n = self.stats.keys().len();
-        if n > 0 {
-            self.selected_row = (self.selected_row.min(n - 1) + n - 1) % n;
+        self.step_row(-1);
+    }
+
+    /// Move the series selection through the rows as the table shows them.
+    fn step_row(&mut self, by: isize) {
+        let rows = self.rows();
+        if rows.is_empty() {
+            return;
         }
+        let current = self.selected_key();
+        let at = rows.iter().position(|k| Some(k) == current.as_ref()).unwrap_or(0);
+        let next = (at as isize + by).rem_euclid(rows.len() as isize) as usize;
+        self.selected_series = Some(rows[next].clone());
     }
 
     pub fn toggle_view(&mut self) {
@@ -152,7 +168,10 @@ impl App {
             self.note(format!("chaos keys: {why}"), true);
             return None;
         }
-        let host = self.selected_host_name();
+        let Some(host) = self.selected_host_name().map(str::to_string) else {
+            self.note("chaos keys: no host has reported yet", true);
+            return None;
+        };
         let current = self.chaos.get(&host).copied().unwrap_or_default();
         let mut patch = ChaosPatch {
             host,

@@ -1,8 +1,10 @@
 //! The dashboard's state. Producers send [`Update`]s; the UI loop folds them
 //! in with [`App::apply`] once per frame, then draws from `&App`. Keys call
 //! small intent methods ([`intents`]); those that need the HTTP API return
-//! a [`Command`] for the HTTP worker.
+//! a [`Command`] for the HTTP worker. What runs ([`topology`]) is rebuilt
+//! from heartbeats and the live link table on the tick after it changes.
 
+mod apply;
 pub mod history;
 mod intents;
 pub use intents::DOWN_S;
@@ -10,6 +12,7 @@ pub mod hoplog;
 pub mod hosts;
 pub mod lab;
 pub mod packets;
+pub mod topology;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -19,11 +22,12 @@ use crate::config::Config;
 use crate::stats::{SeriesKey, Stats};
 use history::History;
 use hoplog::{HopLog, Line};
-use hosts::{HostView, Ledger, RING};
+use hosts::{HostView, Ledger};
 use lwc_wire::events::PacketEvent;
 use lwc_wire::status::{Counters, Heartbeat};
 use lwc_wire::telemetry::GuestLog;
 use packets::Packets;
+use topology::Topology;
 
 /// State of the NATS connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,27 +227,9 @@ pub struct Note {
 /// How long a note stays on screen.
 pub const NOTE_NS: u64 = 8_000_000_000;
 
-/// The links of DESIGN.md's ring, shown until the API says otherwise.
-pub fn default_links() -> Vec<Link> {
-    [
-        ("north", "default", "west"),
-        ("north", "special", "south"),
-        ("south", "default", "east"),
-        ("south", "special", "east"),
-        ("east", "default", "north"),
-        ("east", "special", "west"),
-        ("west", "default", "south"),
-        ("west", "special", "north"),
-        ("control", "default", "east"),
-    ]
-    .iter()
-    .map(|(s, n, t)| Link {
-        source: s.to_string(),
-        name: n.to_string(),
-        target: t.to_string(),
-    })
-    .collect()
-}
+/// Up to this many places the hosts are drawn on a ring; beyond it, as a
+/// table with the trouble on top.
+pub const RING_MAX: usize = 12;
 
 pub struct App {
     pub lattice: String,
@@ -270,13 +256,23 @@ pub struct App {
     pub inject: InjectSettings,
     pub chaos: BTreeMap<String, Chaos>,
     pub plane: Plane,
+    /// The live link table (empty until the API first answers).
     pub links: Vec<Link>,
-    /// Whether `links` came from the API (else DESIGN.md's defaults).
+    /// Whether `links` came from the API.
     pub links_live: bool,
+    /// Places and hosts as they run, rebuilt on a tick after they change.
+    pub topology: Topology,
+    topology_dirty: bool,
+    /// Series (edges seen) the topology was built with.
+    topology_series: usize,
+    /// Series in table order, as of the last tick.
+    rows: Vec<SeriesKey>,
     pub http_ok: Option<bool>,
     pub view: View,
-    pub selected_host: usize,
-    pub selected_row: usize,
+    /// The host the chaos keys act on (`←→`); the first host when unset.
+    pub selected_host: Option<String>,
+    /// The series `↑↓` selected; the first row when unset.
+    pub selected_series: Option<SeriesKey>,
     pub note: Option<Note>,
     pub show_help: bool,
     pub quit: bool,
@@ -305,12 +301,16 @@ impl App {
             inject: InjectSettings::default(),
             chaos: BTreeMap::new(),
             plane: Plane::Unknown,
-            links: default_links(),
+            links: Vec::new(),
             links_live: false,
+            topology: Topology::default(),
+            topology_dirty: false,
+            topology_series: 0,
+            rows: Vec::new(),
             http_ok: None,
             view: View::Window,
-            selected_host: 0,
-            selected_row: 0,
+            selected_host: None,
+            selected_series: None,
             note: None,
             show_help: false,
             quit: false,
@@ -326,6 +326,7 @@ impl App {
             self.lab = None;
         }
         self.observe_hosts();
+        self.refresh_topology();
         if self.note.as_ref().is_some_and(|n| now_ns.saturating_sub(n.at_ns) > NOTE_NS) {
             self.note = None;
         }
@@ -339,168 +340,80 @@ impl App {
         });
     }
 
-    fn host_mut(&mut self, name: &str) -> &mut HostView {
-        self.hosts.entry(name.to_string()).or_default()
-    }
-
-    /// Fold one update into the state.
-    pub fn apply(&mut self, update: Update) {
-        match update {
-            Update::Conn(c) => {
-                if c == Conn::Connected {
-                    self.server_error = None;
-                }
-                self.conn = c;
-            }
-            Update::ServerError(e) => self.server_error = Some(e),
-            Update::SlowConsumer => self.slow_consumer += 1,
-            Update::Telemetry(t) => self.apply_telemetry(*t),
-            Update::Heartbeat(hb) => {
-                let now = self.now_ns;
-                let h = self.host_mut(&hb.host);
-                h.seen_ns = now;
-                h.set_counters(hb.at_ns, hb.counters.clone());
-                h.heartbeat = Some(*hb);
-            }
-            Update::Event(ev, at_ns) => self.apply_event(*ev, at_ns),
-            Update::Ctl(change, at_ns) => self.history.add_change(&change, at_ns),
-            Update::Lab(status, at_ns) => self.lab = Some((*status, at_ns)),
-            Update::Note(text) => self.note(text, false),
-            Update::Http(h) => self.apply_http(h),
-        }
-    }
-
-    fn apply_telemetry(&mut self, t: Telemetry) {
-        let now = self.now_ns;
-        let h = self.host_mut(&t.host);
-        h.seen_ns = now;
-        if let Some(last) = h.last_seq {
-            if t.seq > last + 1 {
-                h.missed_snapshots += t.seq - last - 1;
-            }
-        }
-        h.last_seq = Some(t.seq);
-        let secs = (t.end_ns.saturating_sub(t.start_ns) as f64 / 1e9).max(0.001);
-        let invocations: u64 = t
-            .series
-            .iter()
-            .filter(|(k, _)| matches!(k, SeriesKey::Invoke(_)))
-            .map(|(_, h)| h.len())
-            .sum();
-        h.inv_rate = invocations as f64 / secs;
-        h.set_counters(t.end_ns, t.counters.clone());
-        let mut series = t.series;
-        if let Some(all) = all_edges(&series) {
-            series.push((SeriesKey::AllEdges, all));
-        }
-        self.history
-            .add_snapshot(&t.host, t.seq, t.start_ns, t.end_ns, &series, &t.counters);
-        for (key, hist) in series {
-            self.stats.add(key, t.start_ns, t.end_ns, hist);
-        }
-        for log in t.logs {
-            self.log.push(Line::Guest {
-                host: t.host.clone(),
-                log: Box::new(log),
+    /// Rebuild the topology if something it is made of changed, and put
+    /// the series in table order: along the routes on a ring, slow ones
+    /// first in a lattice too big for one.
+    fn refresh_topology(&mut self) {
+        let series = self.stats.series.len();
+        if self.topology_dirty || (!self.links_live && series != self.topology_series) {
+            let links: &[Link] = if self.links_live { &self.links } else { &[] };
+            let seen = self.stats.series.keys().filter_map(|k| match k {
+                SeriesKey::Edge { from, to } => Some((from.as_str(), to.as_str())),
+                _ => None,
             });
+            self.topology = Topology::build(&self.hosts, links, seen);
+            self.topology_dirty = false;
+            self.topology_series = series;
         }
-        self.log.guest_not_sent += t.logs_dropped;
-    }
-
-    /// Mark hosts that went away or came back (from heartbeats).
-    fn observe_hosts(&mut self) {
-        // The first seconds only say who is there.
-        let settled = self.now_ns.saturating_sub(self.started_ns) > hosts::STALE_NS;
-        for (name, h) in &self.hosts {
-            let status = h.status(self.now_ns);
-            self.history.observe(name, status, h.restarts, h.seen_ns, self.now_ns, settled);
-        }
-    }
-
-    fn apply_event(&mut self, ev: PacketEvent, at_ns: u64) {
-        match ev {
-            PacketEvent::Injected(e) => self.packets.injected(&e),
-            PacketEvent::Hop(e) => {
-                self.packets.hop(&e);
-                self.log.push(Line::Hop(Box::new(e)));
-            }
-            PacketEvent::Expired(e) => self.packets.expired(&e),
-            PacketEvent::Lost(e) => {
-                self.packets.lost(&e, at_ns);
-                self.log.push(Line::Lost {
-                    at_ns,
-                    lost: Box::new(e),
-                });
-            }
-        }
-    }
-
-    fn apply_http(&mut self, h: HttpUpdate) {
-        match h {
-            HttpUpdate::Chaos(r) => self.apply_chaos_answer(r),
-            HttpUpdate::ChaosSet { host, result } => {
-                match &result {
-                    Ok(_) => self.note(format!("chaos set on {host}"), false),
-                    Err(e) => self.note(format!("PUT /chaos for {host}: {e}"), true),
+        let mut rows: Vec<SeriesKey> = self.stats.series.keys().cloned().collect();
+        if self.is_large() {
+            let view = self.view;
+            let stats = &self.stats;
+            let pct = |k: &SeriesKey| {
+                let s = &stats.series[k];
+                match view {
+                    View::Window => s.window_pct,
+                    View::Run => s.run_pct,
                 }
-                self.apply_chaos_answer(result);
-            }
-            HttpUpdate::Links(Ok(links)) => {
-                self.http_ok = Some(true);
-                self.links = links;
-                self.links_live = true;
-            }
-            HttpUpdate::Links(Err(e)) => {
-                if matches!(e, HttpError::Unreachable(_)) {
-                    self.http_ok = Some(false);
-                }
-            }
-            HttpUpdate::Injected(Ok(n)) => {
-                self.http_ok = Some(true);
-                self.note(format!("injected {n} packet{}", if n == 1 { "" } else { "s" }), false);
-            }
-            HttpUpdate::Injected(Err(e)) => {
-                if matches!(e, HttpError::Unreachable(_)) {
-                    self.http_ok = Some(false);
-                }
-                self.note(format!("POST /packets: {e}"), true);
-            }
+            };
+            let group = |k: &SeriesKey| match k {
+                SeriesKey::AllEdges => 0,
+                SeriesKey::Edge { .. } => 1,
+                SeriesKey::Invoke(_) => 2,
+                SeriesKey::Lifetime => 3,
+            };
+            rows.sort_by_cached_key(|k| {
+                let p = pct(k);
+                (group(k), std::cmp::Reverse(p.p99), std::cmp::Reverse(p.count), k.label())
+            });
+        } else {
+            let t = &self.topology;
+            rows.sort_by_cached_key(|k| t.route_rank(k));
         }
-    }
-
-    fn apply_chaos_answer(&mut self, r: Result<BTreeMap<String, Chaos>, HttpError>) {
-        match r {
-            Ok(chaos) => {
-                self.http_ok = Some(true);
-                self.plane = Plane::Available;
-                self.history.seed_chaos(&chaos);
-                self.chaos = chaos;
-            }
-            Err(HttpError::NotFound) => {
-                self.http_ok = Some(true);
-                self.plane = Plane::Missing("control plane not available".into());
-            }
-            Err(HttpError::Unreachable(_)) => {
-                self.http_ok = Some(false);
-                self.plane = Plane::Missing("HTTP API unreachable".into());
-            }
-            // A refused change leaves the plane as it was.
-            Err(_) => {}
-        }
+        self.rows = rows;
     }
 
     // ------------------------------------------------------------ reading
 
-    /// Hosts in display order: the ring's five, then any others seen.
-    pub fn host_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = RING.iter().map(|s| s.to_string()).collect();
-        names.extend(self.hosts.keys().filter(|h| !RING.contains(&h.as_str())).cloned());
+    /// More places than a ring can show: the hosts become a table.
+    pub fn is_large(&self) -> bool {
+        self.topology.places.len() > RING_MAX
+    }
+
+    /// Every host that has reported, in display order (place by place).
+    pub fn host_names(&self) -> &[String] {
+        &self.topology.hosts
+    }
+
+    /// Hosts with the trouble on top: gone, down, failing, slow, busy.
+    pub fn hosts_by_trouble(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.topology.hosts.iter().map(String::as_str).collect();
+        names.sort_by_cached_key(|n| hosts::trouble_key(self.hosts.get(*n), self.now_ns));
         names
     }
 
-    pub fn selected_host_name(&self) -> String {
-        let names = self.host_names();
-        names[self.selected_host.min(names.len() - 1)].clone()
+    /// The host the chaos keys act on; `None` before any host reported.
+    pub fn selected_host_name(&self) -> Option<&str> {
+        let hosts = &self.topology.hosts;
+        self.selected_host
+            .as_deref()
+            .filter(|s| hosts.iter().any(|h| h == s))
+            .or(hosts.first().map(String::as_str))
+    }
+
+    /// Series in table order.
+    pub fn rows(&self) -> &[SeriesKey] {
+        &self.rows
     }
 
     pub fn host(&self, name: &str) -> Option<&HostView> {
@@ -508,8 +421,11 @@ impl App {
     }
 
     pub fn selected_key(&self) -> Option<SeriesKey> {
-        let keys = self.stats.keys();
-        keys.get(self.selected_row.min(keys.len().saturating_sub(1))).cloned()
+        self.selected_series
+            .as_ref()
+            .filter(|k| self.stats.series.contains_key(k))
+            .or(self.rows.first())
+            .cloned()
     }
 
     pub fn ledger(&self) -> Ledger {
@@ -528,17 +444,6 @@ impl App {
     pub fn chaos_keys_enabled(&self) -> bool {
         self.plane == Plane::Available
     }
-}
-
-/// One snapshot's edges merged into one histogram (`None` without edges).
-fn all_edges(series: &[(SeriesKey, Histogram<u64>)]) -> Option<Histogram<u64>> {
-    let mut edges = series.iter().filter(|(k, _)| k.is_edge()).map(|(_, h)| h);
-    let mut all = edges.next()?.clone();
-    for h in edges {
-        // Same bounds on every host (lwc_wire::telemetry); a misfit is skipped.
-        let _ = all.add(h);
-    }
-    Some(all)
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ fn events_fill_packets_and_the_log() {
         })),
         id + 20_000_000,
     ));
-    let p = app.packets.newest().next().unwrap();
+    let p = app.packets.latest().next().unwrap();
     assert_eq!((p.hops, p.lifetime_us, &p.fate), (2, Some(20_000), &packets::Fate::Lost(LostReason::Dropped)));
     assert_eq!(app.log.len(), 2);
 }
@@ -104,7 +104,10 @@ fn chaos_keys_need_the_control_plane() {
 
     let mut app = ring_app();
     assert!(app.chaos_keys_enabled());
-    // north is selected first; two quick presses build on each other.
+    // Hosts in route order: control, east, north, …; two quick presses
+    // build on each other.
+    app.next_host();
+    app.next_host();
     assert_eq!(
         app.raise_trap(),
         Some(Command::SetChaos(ChaosPatch {
@@ -115,7 +118,7 @@ fn chaos_keys_need_the_control_plane() {
     );
     let Some(Command::SetChaos(p)) = app.raise_trap() else { panic!() };
     assert_eq!(p.trap, Some(40));
-    app.next_host();
+    app.prev_host();
     let Some(Command::SetChaos(p)) = app.toggle_down() else { panic!() };
     assert_eq!((p.host.as_str(), p.down_s, p.trap), ("east", Some(DOWN_S), None));
     let Some(Command::SetChaos(p)) = app.clear_chaos() else { panic!() };
@@ -162,11 +165,13 @@ fn injection_settings_step_and_clamp() {
 #[test]
 fn selection_wraps() {
     let mut app = ring_app();
+    assert_eq!(app.selected_host_name(), Some("control"), "the first host, in route order");
     app.prev_host();
-    assert_eq!(app.selected_host_name(), "control");
+    assert_eq!(app.selected_host_name(), Some("south"));
     app.next_host();
-    assert_eq!(app.selected_host_name(), "north");
-    let n = app.stats.keys().len();
+    app.next_host();
+    assert_eq!(app.selected_host_name(), Some("east"));
+    let n = app.rows().len();
     assert_eq!(n, 4, "all edges, east→north, invoke north, lifetime");
     assert_eq!(app.selected_key(), Some(SeriesKey::AllEdges), "all edges is one choice, the first");
     app.prev_row();
@@ -174,6 +179,55 @@ fn selection_wraps() {
     app.next_row();
     app.next_row();
     assert_eq!(app.selected_key(), Some(SeriesKey::edge("east", "north")));
+}
+
+#[test]
+fn selection_follows_its_host_and_series_not_a_position() {
+    let mut app = ring_app();
+    app.next_host();
+    assert_eq!(app.selected_host_name(), Some("east"));
+    // A new host that sorts before it does not move the selection.
+    app.apply(heartbeat("aardvark", NOW, Counters::default()));
+    app.tick(NOW);
+    assert_eq!(app.selected_host_name(), Some("east"));
+    app.next_row();
+    let chosen = app.selected_key();
+    app.apply(telemetry("north", 2, NOW, vec![(SeriesKey::edge("control", "east"), hist([7]))], Counters::default()));
+    app.tick(NOW);
+    assert_eq!(app.selected_key(), chosen, "control→east comes first now, the selection stays put");
+}
+
+#[test]
+fn a_lattice_with_no_hosts_has_nothing_to_select() {
+    let mut app = App::new(&config(), NOW);
+    app.tick(NOW);
+    assert_eq!(app.selected_host_name(), None);
+    app.next_host();
+    app.next_row();
+    assert_eq!(app.selected_key(), None);
+    app.apply(Update::Http(HttpUpdate::Chaos(Ok(BTreeMap::new()))));
+    assert_eq!(app.raise_trap(), None, "no host to set chaos on");
+    assert!(app.note.as_ref().is_some_and(|n| n.error));
+}
+
+#[test]
+fn link_changes_show_before_the_next_poll() {
+    let mut app = ring_app();
+    let put = lwc_wire::ctl::Change::LinkPut {
+        version: 9,
+        link: lwc_wire::ctl::LinkWire {
+            source: "control".into(),
+            name: "default".into(),
+            target: "west".into(),
+        },
+    };
+    app.apply(Update::Ctl(Box::new(put), NOW));
+    app.tick(NOW);
+    let control: Vec<_> = app.links.iter().filter(|l| l.source == "control").collect();
+    assert_eq!(control.len(), 1);
+    assert_eq!(control[0].target, "west");
+    let order: Vec<&str> = app.topology.places.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(order, ["control", "west", "south", "east", "north"], "placed along the new route");
 }
 
 #[test]

@@ -264,7 +264,7 @@ impl<'a> View<'a> {
         Line::from(spans)
     }
 
-    /// "marks: 1 east +10ms · 2 east calm · 3 west gone", newest kept when
+    /// "marks: 1 b +10ms · 2 b calm · 3 c gone", the latest kept when
     /// it does not all fit.
     fn marks_line(&self, width: u16) -> Line<'static> {
         if self.marks.is_empty() {

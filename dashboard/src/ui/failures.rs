@@ -1,4 +1,6 @@
-//! Failures per host by kind, and the ring's ledger.
+//! Failures per host by kind, and the ring's ledger. Every host that
+//! reported, in display order; when they do not all fit, the trouble on
+//! top (as in the hosts table), the selected host kept in view.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -17,21 +19,32 @@ pub const COLUMNS: [&str; 8] = ["host", "trap", "timeout", "dropped", "unreach",
 impl Widget for Failures<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        let b = block("Failures by host · ledger".into());
+        // The table's rows: inside the borders, less the header and the ledger.
+        let fit = usize::from(area.height.saturating_sub(5));
+        let hidden = app.host_names().len().saturating_sub(fit);
+        let title = match hidden {
+            0 => "Failures by host · ledger".to_string(),
+            n => format!("Failures by host · trouble first, {n} more · ledger"),
+        };
+        let b = block(title);
         let inner = b.inner(area);
         b.render(area, buf);
         let [table_area, ledger_area] = Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(inner);
 
-        let names = app.host_names();
-        let sel = app.selected_host.min(names.len() - 1);
-        let rows = names.iter().enumerate().map(|(i, name)| {
+        let chosen = app.selected_host_name();
+        let names: Vec<&str> = if hidden == 0 {
+            app.host_names().iter().map(String::as_str).collect()
+        } else {
+            super::hosts::visible(&app.hosts_by_trouble(), fit, chosen)
+        };
+        let rows = names.iter().map(|name| {
             let host = app.host(name);
             let status = host.map(|h| h.status(app.now_ns)).unwrap_or(Status::Unknown);
             let f = host.map(|h| h.failures()).unwrap_or_default();
             let err_rate = host.map(|h| h.err_rate).unwrap_or(0.0);
             let n = |v: u64| if v == 0 { "·".to_string() } else { fmt_count(v) };
             let row = Row::new(vec![
-                name.clone(),
+                name.to_string(),
                 n(f.trap),
                 n(f.timeout),
                 n(f.dropped),
@@ -40,7 +53,7 @@ impl Widget for Failures<'_> {
                 n(f.other_lost),
                 fmt_rate(err_rate),
             ]);
-            if i == sel {
+            if chosen == Some(*name) {
                 row.style(selected())
             } else if status == Status::Gone || status == Status::Down {
                 row.style(bad())

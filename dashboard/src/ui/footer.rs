@@ -18,9 +18,9 @@ impl Widget for Settings<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
         let s = &app.inject;
-        let host = app.selected_host_name();
+        let host = app.selected_host_name().unwrap_or("no host");
         let chaos = match &app.plane {
-            Plane::Available => fmt_chaos(&app.chaos.get(&host).copied().unwrap_or_default()),
+            Plane::Available => fmt_chaos(&app.chaos.get(host).copied().unwrap_or_default()),
             Plane::Missing(_) | Plane::Unknown => "chaos n/a".to_string(),
         };
         let mut spans = vec![

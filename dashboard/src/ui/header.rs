@@ -38,13 +38,18 @@ impl Widget for Header<'_> {
             None => Span::styled("API ○ …", warn()),
         });
         spans.push(sep());
+        // Only hosts that have reported: the lattice that runs.
         let names = app.host_names();
         let up = names
             .iter()
             .filter(|n| app.host(n).is_some_and(|h| h.status(app.now_ns) == Status::Up))
             .count();
-        let style = if up == names.len() { good() } else { warn() };
-        spans.push(Span::styled(format!("{up}/{} hosts up", names.len()), style));
+        if names.is_empty() {
+            spans.push(Span::styled("no hosts yet", warn()));
+        } else {
+            let style = if up == names.len() { good() } else { warn() };
+            spans.push(Span::styled(format!("{up}/{} hosts up", names.len()), style));
+        }
         spans.push(sep());
         spans.push(Span::raw(format!("{} hops/s", fmt_rate(app.hop_rate()))));
         spans.push(sep());

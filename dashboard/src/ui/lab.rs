@@ -31,7 +31,7 @@ fn number(v: f64) -> String {
     }
 }
 
-/// `✓ baseline p99_ms east->north ≤5: 3.20`
+/// `✓ baseline p99_ms a->b ≤5: 3.20`
 pub fn expectation(e: &Expectation) -> Vec<Span<'static>> {
     let (mark, style) = match e.ok {
         Some(true) => ("✓", good()),

@@ -23,7 +23,7 @@ impl Widget for Latency<'_> {
             View::Run => "whole run".to_string(),
         };
         let block = block(format!("Latency · {view} · w toggles"));
-        let keys = app.stats.keys();
+        let keys = app.rows();
         let rows = keys.iter().map(|k| {
             let s = &app.stats.series[k];
             let p = match app.view {
@@ -58,7 +58,8 @@ impl Widget for Latency<'_> {
             .row_highlight_style(selected())
             .column_spacing(1)
             .block(block);
-        let selected_row = (!keys.is_empty()).then(|| app.selected_row.min(keys.len() - 1));
+        let chosen = app.selected_key();
+        let selected_row = keys.iter().position(|k| Some(k) == chosen.as_ref());
         let mut state = TableState::default().with_selected(selected_row);
         StatefulWidget::render(table, area, buf, &mut state);
         if keys.is_empty() && inner.height > 1 {

@@ -1,4 +1,4 @@
-//! The hop log: sampled hops, losses and guest log lines, newest last.
+//! The hop log: sampled hops, losses and guest log lines, latest last.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

@@ -3,7 +3,9 @@
 //! beyond formatting what is on screen.
 //!
 //! - [`header`]: lattice, NATS and API state, hop rate, view
-//! - [`ring`]: the hosts in their places and the live links
+//! - [`ring`]: the places (components and their hosts) on a ring, with the
+//!   live links; [`ring_layout`] says where each goes
+//! - [`hosts`]: the hosts as a table, trouble first, for big lattices
 //! - [`latency`]: percentiles of every edge, component and lifetime
 //! - [`histogram`]: the selected series as bars
 //! - [`chart`]: the selected series and fates over time, with marks
@@ -20,11 +22,13 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod histogram;
+pub mod hosts;
 pub mod lab;
 pub mod latency;
 pub mod log;
 pub mod packets;
 pub mod ring;
+pub mod ring_layout;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -167,8 +171,10 @@ fn render_full(f: &mut Frame, app: &App, area: Rect) {
 fn render_compact(f: &mut Frame, app: &App, area: Rect) {
     let [head, body, settings, keys] = frame_with(f, app, area, 1, true);
     let slot = if body.height >= 18 { Constraint::Fill(1) } else { Constraint::Length(0) };
+    // Room for every host of a small lattice, a few rows of a big one.
+    let ring_h = (app.host_names().len() as u16).saturating_add(3).clamp(7, 9);
     let [ring_area, latency_area, slot_area] =
-        Layout::vertical([Constraint::Length(7), Constraint::Fill(1), slot]).areas(body);
+        Layout::vertical([Constraint::Length(ring_h), Constraint::Fill(1), slot]).areas(body);
     f.render_widget(ring::Ring(app), ring_area);
     f.render_widget(latency::Latency(app), latency_area);
     if slot_area.height > 0 {
@@ -295,3 +301,5 @@ pub fn fmt_chaos(c: &crate::app::Chaos) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod lattice_tests;

@@ -25,7 +25,7 @@ impl Widget for Packets<'_> {
             Paragraph::new(Line::styled("no packets yet: press i to inject", dim())).render(inner, buf);
             return;
         }
-        let rows = app.packets.newest().take(area.height as usize).map(|p| {
+        let rows = app.packets.latest().take(area.height as usize).map(|p| {
             let (fate, style) = match &p.fate {
                 Fate::InFlight => ("in flight".to_string(), warn()),
                 Fate::Expired => ("expired".to_string(), good()),
