@@ -5,12 +5,12 @@
 //! of its own, so a ring on port 30000 and the repo's .lwc/ are untouched.
 
 use futures::StreamExt;
-use lwc_tests::{free_port, nats_server_bin, release_dir, wasm};
+use lwc_tests::{free_port, nats_server_bin, release_dir, wait, wasm, Heartbeats};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A two-host ring: a probe `a` that loops to itself, and control.
 fn manifest(dir: &Path) -> PathBuf {
@@ -131,10 +131,9 @@ fn alive(pid: u32) -> bool {
 
 /// Wait until every pid has exited; the deadline only bounds a failure.
 fn wait_gone(pids: &[u32], within: Duration) {
-    let deadline = Instant::now() + within;
-    while pids.iter().any(|p| alive(*p)) {
-        assert!(Instant::now() < deadline, "still running after {within:?}: {:?}", pids.iter().filter(|p| alive(**p)).collect::<Vec<_>>());
-        std::thread::sleep(Duration::from_millis(20));
+    let gone = wait::until(within, "the processes to exit", || Ok(pids.iter().all(|p| !alive(*p)).then_some(())));
+    if let Err(e) = gone {
+        panic!("{e}: still running: {:?}", pids.iter().filter(|p| alive(**p)).collect::<Vec<_>>());
     }
 }
 
@@ -149,20 +148,22 @@ fn processes_mentioning(needle: &str) -> Vec<u32> {
         .collect()
 }
 
-/// A health request answered `healthy: true`, retried until the deadline
-/// (a host reconnecting after a NATS restart answers once it is back).
+/// A health request answered `healthy: true`, asked once the host's
+/// heartbeat says it is connected (a host reconnecting after a NATS restart
+/// answers once it is back).
 async fn healthy(client: &async_nats::Client, host: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let subject = format!("lwc.cli.hosts.{host}.health");
-        if let Ok(Ok(msg)) = tokio::time::timeout(Duration::from_secs(1), client.request(subject, "".into())).await {
-            let h: Value = serde_json::from_slice(&msg.payload).unwrap();
-            assert_eq!(h["healthy"], true, "{h}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "{host} gave no health answer");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut beats = Heartbeats::subscribe(client, "cli").await.unwrap();
+    beats
+        .until(Duration::from_secs(20), &format!("a heartbeat of {host}, connected"), |hbs| {
+            hbs.iter().any(|h| h.host == host && h.connected)
+        })
+        .await
+        .unwrap();
+    let subject = format!("lwc.cli.hosts.{host}.health");
+    let answer = tokio::time::timeout(Duration::from_secs(5), client.request(subject, "".into())).await;
+    let msg = answer.unwrap_or_else(|_| panic!("{host} gave no health answer")).unwrap();
+    let h: Value = serde_json::from_slice(&msg.payload).unwrap();
+    assert_eq!(h["healthy"], true, "{h}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,17 +205,15 @@ async fn a_detached_ring_through_every_subcommand() {
 
     // status, as JSON and as tables. The control host's ledger follows the
     // same events a moment later: look until it has counted them.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
+    let mut last = Value::Null;
+    let status = wait::until_async(Duration::from_secs(10), "the ledger to show 3 expired", || {
         let out = lwc.run(&["status", "--json"]);
-        assert!(out.status.success(), "{}", text(&out));
-        let status: Value = serde_json::from_slice(&out.stdout).unwrap();
-        if status["status"]["ledger"]["expired"].as_u64() == Some(3) {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the ledger never showed 3 expired: {status}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        anyhow::ensure!(out.status.success(), "{}", text(&out));
+        last = serde_json::from_slice(&out.stdout)?;
+        Ok((last["status"]["ledger"]["expired"].as_u64() == Some(3)).then(|| last.clone()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}: {last}"));
     assert_eq!(status["processes"].as_array().map(Vec::len), Some(3), "{status}");
     assert_eq!(status["status"]["lattice"], "cli", "{status}");
     assert_eq!(status["status"]["ledger"]["injected"], 3, "{status}");
@@ -250,6 +249,69 @@ async fn a_detached_ring_through_every_subcommand() {
     assert!(!lwc.state().join("ring.env").exists());
     assert!(processes_mentioning(&lwc.root()).is_empty());
     assert!(text(&lwc.run(&["status"])).contains("no ring is up"));
+}
+
+/// The NATS URL a process was started with (its LWC_NATS_URL).
+fn nats_url_of(pid: u32) -> String {
+    let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    env.split(|b| *b == 0)
+        .find_map(|kv| String::from_utf8_lossy(kv).strip_prefix("LWC_NATS_URL=").map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_ring_on_a_cluster_survives_a_server_restart() {
+    let lwc = Lwc::new();
+    let mut up = lwc.up_args();
+    up.extend(["--size", "3", "--cluster", "2", "--detach"].map(String::from));
+    let out = lwc.run(&up.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("cluster of 2 servers meshed"), "{}", text(&out));
+    let manifest = std::fs::read_to_string(lwc.state().join("ring-3.toml")).unwrap();
+    assert!(manifest.contains("[links.p003]\ndefault = \"p001\""), "{manifest}");
+    let hosts = ["control", "p001", "p002", "p003"];
+    for name in hosts.iter().chain(&["nats", "nats-2"]) {
+        assert!(lwc.pid(name).is_some(), "{name}.pid: {}", text(&out));
+    }
+    // Spread over both servers; ring.env names server 1.
+    let urls: std::collections::BTreeSet<String> = hosts.iter().map(|h| nats_url_of(lwc.pid(h).unwrap())).collect();
+    assert_eq!(urls.len(), 2, "{urls:?}");
+    assert!(urls.contains(&lwc.env("LWC_NATS_URL")), "{urls:?}");
+
+    let client = lwc.client().await;
+    let tap = lwc_tests::Tap::start(&client, "lwc.default.events.packet").await.unwrap();
+    let old = lwc.pid("nats-2").unwrap();
+    let out = lwc.run(&["restart-nats", "--server", "2"]);
+    assert!(out.status.success() && text(&out).contains("meshed"), "{}", text(&out));
+    wait_gone(&[old], Duration::from_secs(5));
+    assert_ne!(lwc.pid("nats-2"), Some(old));
+    let out = lwc.run(&["restart-nats", "--server", "3"]);
+    assert!(!out.status.success() && text(&out).contains("this ring has 2 nats-server(s)"), "{}", text(&out));
+
+    // Packets cross both servers: every one expires.
+    let mut beats = Heartbeats::subscribe(&client, "default").await.unwrap();
+    beats.until(Duration::from_secs(20), "every host connected", |hbs| {
+        hosts.iter().all(|h| hbs.iter().any(|b| b.host == *h && b.connected))
+    }).await.unwrap();
+    let out = lwc.run(&["inject", "--count", "8", "--ttl", "30"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let events = tap.wait_until(Duration::from_secs(30), "8 expired", |e| {
+        e.iter().filter(|e| matches!(e, lwc_wire::events::PacketEvent::Expired(_))).count() >= 8
+    }).await;
+    assert!(!events.iter().any(|e| matches!(e, lwc_wire::events::PacketEvent::Lost(_))), "{events:?}");
+
+    // kill and start one host of it; down leaves nothing.
+    let out = lwc.run(&["kill", "p002"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = lwc.run(&["start", "p002"]);
+    assert!(out.status.success() && text(&out).contains("p002 ready"), "{}", text(&out));
+    let out = lwc.run(&["down"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let none_left = wait::until(Duration::from_secs(15), "no process of the ring left", || {
+        Ok(processes_mentioning(&lwc.root()).is_empty().then_some(()))
+    });
+    none_left.unwrap_or_else(|e| panic!("{e}: {:?}", processes_mentioning(&lwc.root())));
+    assert!(!lwc.state().join("nats-2.pid").exists() && !lwc.state().join("nats-2.conf").exists());
 }
 
 /// Start `lwc up` attached (logs view: no terminal) and wait for "ring up".
@@ -298,10 +360,11 @@ fn killing_the_supervisor_leaves_no_orphans() {
     child.kill().unwrap();
     child.wait().unwrap();
     wait_gone(&pids, Duration::from_secs(15));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !processes_mentioning(&lwc.root()).is_empty() {
-        assert!(Instant::now() < deadline, "orphans: {:?}", processes_mentioning(&lwc.root()));
-        std::thread::sleep(Duration::from_millis(20));
+    let none_left = wait::until(Duration::from_secs(15), "no process of the ring left", || {
+        Ok(processes_mentioning(&lwc.root()).is_empty().then_some(()))
+    });
+    if let Err(e) = none_left {
+        panic!("{e}: orphans: {:?}", processes_mentioning(&lwc.root()));
     }
     // The stale files are recognised as a ring that is gone.
     assert!(text(&lwc.run(&["status"])).contains("no ring is up"));
@@ -320,6 +383,11 @@ fn bad_input_gets_clear_errors_and_starts_nothing() {
     assert!(!out.status.success() && text(&out).contains("--chaos"), "{}", text(&out));
     let out = lwc.run(&["up", "--http-port", "0"]);
     assert!(!out.status.success() && text(&out).contains("--http-port"), "{}", text(&out));
+    for (args, says) in [(&["up", "--size", "1"][..], "1 is not in 2..=1000"), (&["up", "--size", "1001"], "--size"),
+                         (&["up", "--cluster", "6"], "6 is not in 1..=5"), (&["restart-nats", "--server", "0"], "--server")] {
+        let out = lwc.run(args);
+        assert!(!out.status.success() && text(&out).contains(says), "{args:?}: {}", text(&out));
+    }
     let out = lwc.run(&["launch"]);
     assert!(!out.status.success() && text(&out).contains("unrecognized subcommand"), "{}", text(&out));
 
@@ -372,7 +440,7 @@ fn ring_sh_keeps_its_flags() {
     let ring_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ring.sh");
     let run = |args: &[&str]| Command::new(&ring_sh).args(args).env("LWC_NO_BUILD", "1").stdin(Stdio::null()).output().unwrap();
     let help = text(&run(&["--help"]));
-    for flag in ["--detach", "--stop", "--start HOST", "--kill HOST", "--restart-nats", "LWC_MANIFEST", "LWC_DASH",
+    for flag in ["--detach", "--stop", "--start HOST", "--kill HOST", "--restart-nats", "--size N", "--cluster K", "--server I", "LWC_DIR", "LWC_MANIFEST", "LWC_DASH",
                  "LWC_NO_BUILD", "LWC_READY_TIMEOUT", "LWC_NATS_SERVER", "LWC_HOST_BIN", "LWC_HOST_ARGS"] {
         assert!(help.contains(flag), "--help mentions {flag}: {help}");
     }

@@ -33,13 +33,13 @@ impl Ctx {
         load(&path)
     }
 
-    /// The manifest of the running ring: `--manifest`, else the one it was
-    /// started with, else scripts/ring.toml.
+    /// The manifest of the running ring: the one it was started with (a
+    /// generated one too), else `--manifest`, else scripts/ring.toml.
     pub fn manifest_of_ring(&self) -> Result<(PathBuf, Manifest)> {
-        let path = self
-            .manifest_flag
-            .clone()
-            .or_else(|| Record::load(&self.state).map(|r| r.manifest))
+        let path = Record::load(&self.state)
+            .map(|r| r.manifest)
+            .filter(|m| !m.as_os_str().is_empty())
+            .or_else(|| self.manifest_flag.clone())
             .unwrap_or_else(|| self.root.join("scripts/ring.toml"));
         load(&path)
     }
