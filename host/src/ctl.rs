@@ -468,12 +468,15 @@ impl ControlPlane {
     }
 
     /// Control host: count every packet's injection and fate.
-    pub async fn run_ledger_watch(self: Arc<Self>, mut sub: async_nats::Subscriber) {
+    pub async fn run_ledger_watch(self: Arc<Self>, mut sub: async_nats::Subscriber, on_fate: impl Fn(u64)) {
         while let Some(msg) = sub.next().await {
             let Ok(event) = serde_json::from_slice::<PacketEvent>(&msg.payload) else {
                 self.ledger.counters.reject("event");
                 continue;
             };
+            if let Some(packet) = event.fate_of() {
+                on_fate(packet);
+            }
             self.watch().book.record(&event);
         }
     }

@@ -17,6 +17,7 @@ use crate::bindings::probe::wasi::logging::logging::{self, Level};
 use crate::bindings::probe::wasmcloud::bus::lattice;
 use crate::bindings::probe::wasmcloud::lwc::packet_looper;
 use crate::ctl::{ChaosPatch, CtlError};
+use crate::lattice::protocol::Upstream;
 use crate::load;
 use crate::node::{Forward, Node};
 use crate::otel::logs::GuestRecord;
@@ -39,6 +40,8 @@ pub struct CallCtx {
     pub traceparent: Option<String>,
     /// This invocation's span, when it is recorded (for log records).
     pub span: Option<SpanContext>,
+    /// Who gave us this hop: its `done` waits for our forward to be taken.
+    pub upstream: Upstream,
 }
 
 /// Per-instance guest state kept in the store.
@@ -175,6 +178,7 @@ impl packet_looper::Host for HostState {
             inv,
             trace: call.trace,
             traceparent: call.traceparent.clone(),
+            upstream: Some(call.upstream.clone()),
         };
         g.forward_loss = g.node.forward(fwd).await;
         Ok(())

@@ -102,7 +102,7 @@ impl ProbeComponent {
             if let Some(span) = span {
                 end_span(span, None, Fate::Lost(LostReason::Overloaded, detail));
             }
-            node.lattice.finished(&hop).await;
+            node.lattice.settled(&hop, true).await;
             return;
         }
         let (called, invoke_us) = self.invoke(rt, node, &hop, span.as_ref()).await;
@@ -114,17 +114,19 @@ impl ProbeComponent {
         } = called;
         let fate = match (self.settle(node, &hop, outcome, forwarded).await, forward_loss) {
             // The guest forwarded, but the hop went nowhere (no link, drop).
-            (Fate::Forwarded, Some((reason, detail))) => Fate::Lost(reason, detail),
+            (Fate::Forwarded | Fate::TrappedAfterForward(_), Some((reason, detail))) => Fate::Lost(reason, detail),
             (fate, _) => fate,
         };
         if let Some(m) = &otel.metrics {
             let latency_s = hop.recv_ns.saturating_sub(hop.sent_ns) as f64 / 1e9;
             m.invocation(&self.name, &hop.caller, fate.metric(), invoke_us as f64 / 1e6, latency_s);
         }
+        // Forwarded: the hop's `done` waits for the next holder to take it.
+        let ended = fate.ended();
         if let Some(span) = span {
             end_span(span, link, fate);
         }
-        node.lattice.finished(&hop).await;
+        node.lattice.settled(&hop, ended).await;
     }
 
     /// Call the guest, count and record the invocation; returns what the
@@ -197,6 +199,7 @@ impl ProbeComponent {
                 None => hop.traceparent.clone(),
             },
             span: span.map(|s| s.context().clone()),
+            upstream: hop.upstream(),
         };
         let host_trap = node.chaos.trap_now();
         warm.store.data_mut().guest.begin(call, host_trap);
@@ -306,6 +309,11 @@ enum Fate {
 }
 
 impl Fate {
+    /// Whether the packet's fate was published here.
+    fn ended(&self) -> bool {
+        !matches!(self, Fate::Forwarded | Fate::TrappedAfterForward(_))
+    }
+
     fn metric(&self) -> MetricOutcome {
         match self {
             Fate::Forwarded => MetricOutcome::Forwarded,

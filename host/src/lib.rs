@@ -115,7 +115,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         finish_timeout: Duration::from_millis(config.finish_timeout_ms),
         ..Default::default()
     };
-    let (lattice, acks_rx) = lattice::Lattice::new(client.clone(), &lattice_name, ledger.clone(), policy);
+    let link_conn = conn.clone();
+    let link: lattice::LinkProbe = Box::new(move || {
+        use std::sync::atomic::Ordering::Relaxed;
+        (link_conn.connected.load(Relaxed), link_conn.disconnects.load(Relaxed))
+    });
+    let (lattice, acks_rx) = lattice::Lattice::new(client.clone(), &lattice_name, ledger.clone(), policy, link);
     let chaos = Arc::new(chaos::Chaos::default());
     let links = links::Links::new(&manifest.links);
     let ctl = Arc::new(ctl::ControlPlane::new(
@@ -149,12 +154,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             .await
             .context("cannot watch packet events")?;
         tasks.spawn("heartbeat watch", ctl.clone().run_heartbeat_watch(hb));
-        tasks.spawn("ledger watch", ctl.clone().run_ledger_watch(events));
+        // The control host witnesses every fate, so it can answer for a
+        // packet whose last holder died right after publishing it.
+        let witness = lattice.clone();
+        tasks.spawn("ledger watch", ctl.clone().run_ledger_watch(events, move |packet| witness.fate_seen(packet)));
         tasks.spawn("ledger publisher", ctl.clone().run_ledger_publisher());
     }
-    tasks.spawn("acker", lattice::run_acker(client.clone(), acks_rx));
-    tasks.spawn("ack listener", lattice::run_ack_listener(lattice.clone(), lattice.subscribe_acks().await?));
-    tasks.spawn("sweeper", lattice::run_sweeper(lattice.clone()));
+    lattice::spawn_tasks(&lattice, acks_rx, tasks.raw()).await?;
 
     let mut bound = Vec::new();
     for spec in &mine {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::chaos::Chaos;
 use crate::ctl::ControlPlane;
+use crate::lattice::protocol::Upstream;
 use crate::lattice::{Lattice, OutHop};
 use crate::ledger::Ledger;
 use crate::links::Links;
@@ -30,6 +31,8 @@ pub struct Forward<'a> {
     pub inv: Invocation,
     pub trace: bool,
     pub traceparent: Option<String>,
+    /// The received hop this forward carries on (`None` when injecting).
+    pub upstream: Option<Upstream>,
 }
 
 impl Node {
@@ -91,6 +94,7 @@ impl Node {
             inv,
             trace,
             traceparent,
+            upstream: None,
         };
         self.forward(fwd).await;
     }
@@ -104,6 +108,7 @@ impl Node {
             mut inv,
             trace,
             traceparent,
+            upstream,
         } = fwd;
         let Some(target) = self.links.resolve(from, link) else {
             let detail = format!("{from} has no link named {link:?}");
@@ -125,13 +130,13 @@ impl Node {
             sent_ns: lwc_wire::now_ns(),
         };
         match self.chaos.delay() {
-            None => self.lattice.send_hop(hop).await,
+            None => self.lattice.send_hop(hop, upstream).await,
             Some(delay) => {
                 // Delay the hop, not the guest: the instance is already done.
                 let lattice = self.lattice.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    lattice.send_hop(hop).await;
+                    lattice.send_hop(hop, upstream).await;
                 });
             }
         }

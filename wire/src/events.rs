@@ -14,6 +14,17 @@ pub enum PacketEvent {
     Lost(Lost),
 }
 
+impl PacketEvent {
+    /// The packet this event ends, if it is a fate (`expired` or `lost`).
+    pub fn fate_of(&self) -> Option<u64> {
+        match self {
+            PacketEvent::Expired(e) => Some(e.packet),
+            PacketEvent::Lost(l) => Some(l.packet),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Injected {
     pub packet: u64,

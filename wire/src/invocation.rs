@@ -29,10 +29,6 @@ pub mod headers {
     pub const TRACEPARENT: &str = "traceparent";
     /// `1` when the packet is traced: every hop of it is published as an event.
     pub const TRACE: &str = "lwc-trace";
-    /// Wall-clock nanoseconds at which the caller stops retrying and reports
-    /// the packet lost: a receiver drops a hop that arrives later than this,
-    /// so the packet cannot end twice.
-    pub const GIVE_UP_NS: &str = "lwc-give-up-ns";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -47,8 +47,9 @@ enum Entry {
     Packet(u64),
 }
 
-/// Entries kept at most, whatever their age: a bound on memory.
-const CAPACITY: usize = 1 << 20;
+/// Entries kept at most, whatever their age: a bound on memory (~20 MB),
+/// still seconds of hops at full speed (re-sends come within 3.5 s).
+const CAPACITY: usize = 1 << 18;
 
 impl Incoming {
     pub fn status(&self, hop_id: u64) -> Option<Status> {

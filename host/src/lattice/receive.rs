@@ -1,0 +1,114 @@
+//! Invocations in. A receiver takes what NATS has ready (a batch), decodes
+//! each hop, lets the protocol decide (run it, ack a duplicate again, refuse
+//! a fenced packet, or answer "overloaded"), publishes the `accepted` acks
+//! — one frame per sender — and only then queues the accepted hops. So no
+//! hop can lead anywhere before its sender could know that it was taken.
+
+use async_nats::{Message, Subject};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+use super::protocol::{Peer, Verdict};
+use super::{Inbound, Lattice};
+use lwc_wire::acks::AckStatus;
+use lwc_wire::invocation::{headers, Invocation, MAX_LEN};
+
+impl Lattice {
+    /// Take one batch of received invocations for one component's queue.
+    pub(super) async fn receive(&self, batch: &mut Vec<Message>, queue: &mpsc::Sender<Inbound>) {
+        let recv_ns = lwc_wire::now_ns();
+        let mut hops = Vec::with_capacity(batch.len());
+        for msg in batch.drain(..) {
+            match self.decode(msg, recv_ns) {
+                Ok(hop) => hops.push(hop),
+                Err((reply, why)) => self.reject_rpc(reply, &why).await,
+            }
+        }
+        let mut acts = Vec::new();
+        let mut run = Vec::with_capacity(hops.len());
+        {
+            let mut inner = self.inner();
+            let now = self.now();
+            for hop in hops {
+                // A reserved slot is the room the protocol is told about:
+                // an accepted hop is never turned away afterwards.
+                let permit = queue.try_reserve().ok();
+                match inner.proto.on_hop(now, &hop.sender, hop.key(), permit.is_some(), &mut acts) {
+                    Verdict::Accept => run.push((permit, hop)),
+                    Verdict::Duplicate => self.ledger.counters.reject("rpc-duplicate"),
+                    Verdict::Refused => self.ledger.counters.reject("rpc-fenced"),
+                    Verdict::Overloaded => {
+                        self.ledger.counters.overloaded.fetch_add(1, Relaxed);
+                    }
+                }
+            }
+        }
+        self.publish_accepted(&mut acts).await;
+        self.act(acts).await;
+        let accepted_at = Instant::now();
+        for (permit, mut hop) in run {
+            hop.accepted_at = accepted_at;
+            if let Some(permit) = permit {
+                permit.send(hop);
+            }
+        }
+    }
+
+    /// Publish the batch's `accepted` acks now, one frame per sender, and
+    /// leave the other actions in order.
+    async fn publish_accepted(&self, acts: &mut Vec<super::protocol::Action<Arc<super::SentHop>>>) {
+        use super::protocol::Action;
+        let mut by_peer: HashMap<Peer, Vec<(u64, AckStatus)>> = HashMap::new();
+        acts.retain(|a| match a {
+            Action::AckNow { to, hop_id } => {
+                by_peer.entry(to.clone()).or_default().push((*hop_id, AckStatus::Accepted));
+                false
+            }
+            _ => true,
+        });
+        for (to, entries) in by_peer {
+            for chunk in entries.chunks(lwc_wire::acks::MAX_ENTRIES) {
+                super::acker::flush(&self.client, &self.name, &to, chunk).await;
+            }
+        }
+    }
+
+    /// Check and decode one invocation; a bad one is answered on its reply
+    /// subject (if it has one) with why.
+    fn decode(&self, msg: Message, recv_ns: u64) -> Result<Inbound, (Option<Subject>, String)> {
+        let reply = msg.reply.clone();
+        let Some(sender) = reply.as_deref().and_then(lwc_wire::subjects::host_of_acks) else {
+            return Err((reply, "the reply subject must be a host's ack subject (lwc.<l>.hosts.<host>.acks)".into()));
+        };
+        let sender: Peer = Arc::from(sender);
+        if msg.payload.len() > MAX_LEN {
+            return Err((reply, "invocation body too large".into()));
+        }
+        let inv = Invocation::decode(&msg.payload).map_err(|e| (reply.clone(), e.to_string()))?;
+        let hdrs = msg.headers.as_ref();
+        let header = |name: &str| hdrs.and_then(|h| h.get(name)).map(|v| v.as_str());
+        Ok(Inbound {
+            accepted_at: Instant::now(),
+            sender,
+            caller: header(headers::CALLER).unwrap_or("unknown").to_string(),
+            sent_ns: header(headers::SENT_NS).and_then(|v| v.parse().ok()).unwrap_or(recv_ns),
+            trace: header(headers::TRACE) == Some("1"),
+            traceparent: header(headers::TRACEPARENT).map(str::to_string),
+            recv_ns,
+            inv,
+        })
+    }
+
+    async fn reject_rpc(&self, reply: Option<Subject>, why: &str) {
+        self.ledger.counters.reject("rpc");
+        tracing::debug!("rejected invocation: {why}");
+        // Our own hosts never send a bad frame; answer whoever did.
+        if let Some(reply) = reply {
+            let _ = self.client.publish(reply, Bytes::from(format!("error: {why}"))).await;
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The lattice's loops. Each moves messages (or timer ticks) into the
+//! protocol through [`Lattice`] and nothing else.
+
+use anyhow::{Context, Result};
+use async_nats::{Client, Subscriber};
+use futures::{FutureExt, StreamExt};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::acker::{run_acker, AckRx};
+use super::{Inbound, Lattice};
+use crate::chaos::Chaos;
+
+/// Most invocations taken from NATS in one go (one ack frame per sender).
+const RECEIVE_BATCH: usize = 64;
+
+/// Subscribe and start the lattice's own loops: the acker, the listeners
+/// for acks, questions and answers, and the timer. They run until the host
+/// stops; each ending early is an error for `run` to report.
+pub async fn spawn_tasks(lattice: &Arc<Lattice>, acks_rx: AckRx, tasks: &mut JoinSet<()>) -> Result<()> {
+    let client = lattice.client.clone();
+    let acks = subscribe(&client, lattice.ack_subject.to_string(), "the ack subject").await?;
+    let whohas = subscribe(&client, lattice.whohas_subject.to_string(), "whohas questions").await?;
+    let answers = lwc_wire::subjects::answers(&lattice.name, &lattice.me);
+    let answers = subscribe(&client, answers, "whohas answers").await?;
+    tasks.spawn(run_acker(client, lattice.name.clone(), acks_rx));
+    tasks.spawn(listen(acks, lattice.clone(), |l, m| async move { l.on_acks(&m.payload).await }));
+    tasks.spawn(listen(whohas, lattice.clone(), |l, m| async move { l.on_ask(&m.payload).await }));
+    tasks.spawn(listen(answers, lattice.clone(), |l, m| async move { l.on_answer(&m.payload).await }));
+    tasks.spawn(run_timer(lattice.clone()));
+    Ok(())
+}
+
+async fn subscribe(client: &Client, subject: String, what: &str) -> Result<Subscriber> {
+    client
+        .subscribe(subject.clone())
+        .await
+        .with_context(|| format!("cannot subscribe to {what} ({subject})"))
+}
+
+async fn listen<F, Fut>(mut sub: Subscriber, lattice: Arc<Lattice>, on: F)
+where
+    F: Fn(Arc<Lattice>, async_nats::Message) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    while let Some(msg) = sub.next().await {
+        on(lattice.clone(), msg).await;
+    }
+}
+
+/// Feed one component's invocations from NATS into its queue, a batch of
+/// whatever is ready at a time.
+pub async fn run_receiver(lattice: Arc<Lattice>, mut sub: Subscriber, queue: mpsc::Sender<Inbound>, chaos: Arc<Chaos>) {
+    let mut batch = Vec::with_capacity(RECEIVE_BATCH);
+    while let Some(msg) = sub.next().await {
+        batch.push(msg);
+        while batch.len() < RECEIVE_BATCH {
+            match sub.next().now_or_never() {
+                Some(Some(msg)) => batch.push(msg),
+                _ => break,
+            }
+        }
+        if chaos.is_down() {
+            // A simulated outage: no ack, exactly as if the host were gone.
+            batch.clear();
+            continue;
+        }
+        lattice.receive(&mut batch, &queue).await;
+    }
+}
+
+/// The protocol's clock: re-sends, questions and declared losses fall due
+/// here, and connection changes are noticed.
+async fn run_timer(lattice: Arc<Lattice>) {
+    let period = (lattice.policy.timeout / 25).clamp(Duration::from_millis(5), Duration::from_millis(20));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        lattice.tick().await;
+    }
+}

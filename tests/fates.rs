@@ -1,0 +1,195 @@
+//! Exactly one fate per packet, read from the event stream (not the control
+//! host's book), while hosts are killed and NATS restarts under load.
+
+use lwc_tests::{packet_ids, Ring, RingOpts, Tap};
+use lwc_wire::events::PacketEvent;
+use lwc_wire::invocation::Invocation;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Faster failure detection: 200 ms hop timeout, 2 s to pass a packet on.
+fn quick() -> RingOpts {
+    let mut opts = RingOpts::default();
+    opts.host_args.extend(["--finish-timeout-ms".to_string(), "2000".to_string()]);
+    opts
+}
+
+/// Fate events per packet among `events`.
+fn fates(events: &[PacketEvent]) -> HashMap<u64, Vec<String>> {
+    let mut out: HashMap<u64, Vec<String>> = HashMap::new();
+    for e in events {
+        match e {
+            PacketEvent::Expired(x) => out.entry(x.packet).or_default().push(format!("expired by {}", x.host)),
+            PacketEvent::Lost(l) => out.entry(l.packet).or_default().push(format!("lost by {} ({}: {})", l.host, l.reason.as_str(), l.detail)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Wait until every packet of `ids` has a fate, then until a marker packet
+/// sent after them has expired and the finish timeout has passed on the
+/// stream (so a late second fate would be there), and return the fates.
+async fn settled_fates(ring: &Ring, tap: &Tap, ids: &[u64], within: Duration) -> HashMap<u64, Vec<String>> {
+    tap.wait_until(within, "every packet to get a fate", |evs| {
+        let f = fates(evs);
+        ids.iter().all(|id| f.contains_key(id))
+    })
+    .await;
+    // Late fates come at most a finish timeout (2 s) plus a query window
+    // after the last first fate: a marker whose own life spans that long
+    // (ttl 10,000 ≈ 3 s on this ring) proves the stream went on past it.
+    let (status, answer) = ring.post("/packets", r#"{"ttl":10000}"#);
+    assert_eq!(status, 200, "{answer}");
+    let marker = packet_ids(&answer)[0];
+    tap.wait_until(Duration::from_secs(60), "the marker packet's fate", |evs| fates(evs).contains_key(&marker))
+        .await;
+    fates(&tap.events())
+}
+
+fn assert_one_each(f: &HashMap<u64, Vec<String>>, ids: &[u64]) {
+    let bad: Vec<String> = ids
+        .iter()
+        .filter_map(|id| match f.get(id).map(Vec::len) {
+            Some(1) => None,
+            _ => Some(format!("{id}: {:?}", f.get(id))),
+        })
+        .collect();
+    assert!(bad.is_empty(), "{} of {} packets without exactly one fate: {bad:#?}", bad.len(), ids.len());
+}
+
+fn assert_no_rejected(ring: &Ring) {
+    let ledger = ring.ledger();
+    let rejected: u64 = ledger["rejected"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
+    assert_eq!(rejected, 0, "the book rejected fates: {ledger}");
+}
+
+async fn inject(ring: &Ring, body: &str) -> Vec<u64> {
+    let (status, answer) = ring.post("/packets", body);
+    assert_eq!(status, 200, "{answer}");
+    packet_ids(&answer)
+}
+
+/// Wait until `host` has run some hops (heartbeats), so the packets are mid-flight.
+async fn mid_flight(ring: &Ring, host: &str) {
+    ring.wait_heartbeats(Duration::from_secs(20), "hops under way", |hbs| {
+        hbs.iter().any(|h| h.host == host && h.counters.invocations > 200)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_with_40_in_flight_gives_each_packet_one_fate() {
+    let mut ring = Ring::start_with(quick()).await.unwrap();
+    let tap = ring.tap().await.unwrap();
+    let ids = inject(&ring, r#"{"ttl":3000,"count":40}"#).await;
+    mid_flight(&ring, "north").await;
+    ring.kill_host("north");
+    let f = settled_fates(&ring, &tap, &ids, Duration::from_secs(60)).await;
+    assert_one_each(&f, &ids);
+    assert_no_rejected(&ring);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_restart_with_40_in_flight_loses_none() {
+    let mut ring = Ring::start_with(quick()).await.unwrap();
+    let tap = ring.tap().await.unwrap();
+    let ids = inject(&ring, r#"{"ttl":3000,"count":40}"#).await;
+    mid_flight(&ring, "east").await;
+    ring.nats.restart().unwrap();
+    // The tap's own client reconnects too; fates published meanwhile wait
+    // in their hosts' clients.
+    let f = settled_fates(&ring, &tap, &ids, Duration::from_secs(90)).await;
+    assert_one_each(&f, &ids);
+    let lost: Vec<&String> = ids.iter().filter_map(|id| f.get(id)).flatten().filter(|s| s.starts_with("lost")).collect();
+    assert!(lost.is_empty(), "a NATS restart loses nothing: {lost:#?}");
+    assert_no_rejected(&ring);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_trap_30_and_a_kill_give_each_packet_one_fate() {
+    let mut ring = Ring::start_with(quick()).await.unwrap();
+    let (status, _) = ring.request("PUT", "/chaos", br#"{"host":"*","trap":30}"#);
+    assert_eq!(status, 200);
+    let tap = ring.tap().await.unwrap();
+    // Short lives under 30% traps: many end at once, some are on the way
+    // when west dies.
+    let mut ids = inject(&ring, r#"{"ttl":5,"count":40}"#).await;
+    ring.kill_host("west");
+    ids.extend(inject(&ring, r#"{"ttl":5,"count":40}"#).await);
+    // West back, traps off: the marker packet can then live long enough.
+    ring.start_host("west").unwrap();
+    ring.wait_ready("west", Duration::from_secs(60)).unwrap();
+    let (status, answer) = ring.request("PUT", "/chaos", br#"{"host":"*","trap":0}"#);
+    assert_eq!(status, 200, "{answer}");
+    let f = settled_fates(&ring, &tap, &ids, Duration::from_secs(60)).await;
+    assert_one_each(&f, &ids);
+    assert_no_rejected(&ring);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hop_that_arrives_twice_runs_once() {
+    let ring = Ring::start().await.unwrap();
+    let client = ring.client().await.unwrap();
+    let tap = ring.tap().await.unwrap();
+    // We pose as a host named "tester": east acks to our ack subject.
+    let acks_subject = lwc_wire::subjects::acks(&ring.lattice, "tester");
+    let mut acks = client.subscribe(acks_subject.clone()).await.unwrap();
+    client.flush().await.unwrap();
+    let packet = 4_242_424_242;
+    let inv = Invocation {
+        packet,
+        ttl: 6,
+        chaos: 0,
+        hops: 1,
+        hop_id: 77,
+        route: "default".into(),
+    };
+    let frame = bytes::Bytes::from(inv.encode());
+    let subject = lwc_wire::subjects::rpc(&ring.lattice, "east");
+    // Traced, so that every hop it makes is an event we can count.
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(lwc_wire::invocation::headers::TRACE, "1");
+    headers.insert(lwc_wire::invocation::headers::CALLER, "control");
+    for _ in 0..2 {
+        client
+            .publish_with_reply_and_headers(subject.clone(), acks_subject.clone(), headers.clone(), frame.clone())
+            .await
+            .unwrap();
+    }
+    client.flush().await.unwrap();
+    // Two `accepted` (the second one re-acked), then one `done`.
+    let mut seen = Vec::new();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        use futures::StreamExt;
+        while let Some(msg) = acks.next().await {
+            seen.extend(lwc_wire::acks::decode(&msg.payload).unwrap());
+            if seen.iter().any(|(_, s)| *s == lwc_wire::acks::AckStatus::Done) {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "no done ack; acks so far: {seen:?}");
+    assert!(seen.iter().all(|(id, _)| *id == 77), "{seen:?}");
+    let accepted = seen.iter().filter(|(_, s)| *s == lwc_wire::acks::AckStatus::Accepted).count();
+    assert_eq!(accepted, 2, "the duplicate is acked again: {seen:?}");
+
+    let f = settled_fates(&ring, &tap, &[packet], Duration::from_secs(20)).await;
+    assert_eq!(f[&packet].len(), 1, "one packet, one fate: {:?}", f[&packet]);
+    let runs = tap
+        .events()
+        .iter()
+        .filter(|e| matches!(e, PacketEvent::Hop(h) if h.packet == packet && h.ttl == 6))
+        .count();
+    assert_eq!(runs, 1, "east ran the hop once");
+    let visits = tap.events().iter().filter(|e| matches!(e, PacketEvent::Hop(h) if h.packet == packet)).count();
+    assert_eq!(visits, 7, "ttl 6 is seven visits, once each");
+    let hbs = ring
+        .wait_heartbeats(Duration::from_secs(10), "east to count the duplicate", |hbs| {
+            hbs.iter().any(|h| h.host == "east" && h.counters.rejected.contains_key("rpc-duplicate"))
+        })
+        .await;
+    let east = hbs.iter().find(|h| h.host == "east").unwrap();
+    assert_eq!(east.counters.rejected.get("rpc-duplicate"), Some(&1));
+}
