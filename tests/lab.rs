@@ -107,6 +107,7 @@ async fn a_short_experiment_reports_what_the_fate_stream_says() {
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["status"], "passed");
     assert_eq!(report["load"]["injected"], 300, "{report}");
+    assert_eq!(report["load"]["unseen"], 0, "{report}");
     let t0 = report["started_ns"].as_u64().unwrap();
     let from_tap = counts_from_tap(&tap.events(), t0, &[0, 3], 6);
     for (i, phase) in report["phases"].as_array().unwrap().iter().enumerate() {
