@@ -140,18 +140,35 @@ pub fn start(state: &StateDir, bin: &Path, server: &Server, tie: Tie) -> Result<
     Ok(pid)
 }
 
-/// Wait until every server of a cluster knows all of them (its INFO lists
-/// every client URL): hosts learn the other servers from that list when
-/// they connect, and fail over to them.
+/// Wait until every live server of a cluster knows all the live ones (its
+/// INFO lists their client URLs): hosts learn the other servers from that
+/// list when they connect, and fail over to them. A server killed outside
+/// lwc does not hold the others up.
 pub fn wait_meshed(state: &StateDir, servers: &[Server]) -> Result<()> {
     if servers.len() < 2 {
         return Ok(());
     }
-    for s in servers {
-        let pid = state::read_pid(state, &s.name()).unwrap_or(0);
-        wait_serving(pid, s.port, &state.log(&s.name()), servers.len())?;
+    let live: Vec<(&Server, u32)> = servers
+        .iter()
+        .filter_map(|s| {
+            let pid = state::read_pid(state, &s.name())?;
+            procs::is_ours(pid, "nats-server").then_some((s, pid))
+        })
+        .collect();
+    for (s, pid) in &live {
+        wait_serving(*pid, s.port, &state.log(&s.name()), live.len())?;
     }
-    eprintln!("lwc: NATS cluster of {} servers meshed", servers.len());
+    if live.len() == servers.len() {
+        eprintln!("lwc: NATS cluster of {} servers meshed", servers.len());
+    } else {
+        let down: Vec<String> = servers.iter().filter(|s| !live.iter().any(|(l, _)| l.index == s.index)).map(|s| s.index.to_string()).collect();
+        eprintln!(
+            "lwc: NATS cluster meshed: {} of {} servers (down: {}; `lwc restart-nats --server I` starts one)",
+            live.len(),
+            servers.len(),
+            down.join(", ")
+        );
+    }
     Ok(())
 }
 
