@@ -1,6 +1,7 @@
 //! What the dashboard knows about each host: its latest heartbeat, its
 //! counters (carried across restarts), rates, and the ring's ledger.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use lwc_wire::events::LostReason;
@@ -180,11 +181,12 @@ impl HostView {
 
 /// How much trouble a host is in, for tables that put trouble on top:
 /// gone, then down, then silent so far, then failing now, failed before,
-/// slow hops in, busy. Smaller sorts first.
-pub fn trouble_key(h: Option<&HostView>, now_ns: u64) -> (u8, std::cmp::Reverse<u64>, std::cmp::Reverse<u64>, std::cmp::Reverse<u64>, std::cmp::Reverse<u64>) {
-    use std::cmp::Reverse;
+/// under chaos, slow hops in, busy. Smaller sorts first.
+pub type TroubleKey = (u8, Reverse<u64>, Reverse<u64>, bool, Reverse<u64>, Reverse<u64>);
+
+pub fn trouble_key(h: Option<&HostView>, chaos_on: bool, now_ns: u64) -> TroubleKey {
     let Some(h) = h else {
-        return (2, Reverse(0), Reverse(0), Reverse(0), Reverse(0));
+        return (2, Reverse(0), Reverse(0), !chaos_on, Reverse(0), Reverse(0));
     };
     let status = match h.status(now_ns) {
         Status::Gone => 0,
@@ -200,6 +202,7 @@ pub fn trouble_key(h: Option<&HostView>, now_ns: u64) -> (u8, std::cmp::Reverse<
         status,
         Reverse(milli(h.err_rate)),
         Reverse(h.failures().total()),
+        !chaos_on,
         Reverse(worst),
         Reverse(if live { milli(h.inv_rate) } else { 0 }),
     )

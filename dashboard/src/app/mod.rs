@@ -395,10 +395,12 @@ impl App {
         &self.topology.hosts
     }
 
-    /// Hosts with the trouble on top: gone, down, failing, slow, busy.
+    /// Hosts with the trouble on top: gone, down, failing, under chaos,
+    /// slow, busy.
     pub fn hosts_by_trouble(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.topology.hosts.iter().map(String::as_str).collect();
-        names.sort_by_cached_key(|n| hosts::trouble_key(self.hosts.get(*n), self.now_ns));
+        let chaos_on = |n: &str| self.chaos.get(n).is_some_and(|c| !c.is_calm());
+        names.sort_by_cached_key(|n| hosts::trouble_key(self.hosts.get(*n), chaos_on(n), self.now_ns));
         names
     }
 

@@ -1,7 +1,7 @@
 //! The hosts as a table, for a lattice too big for a ring (or a pane too
 //! small for one): one row per host with its state, invocation rate,
 //! failures, the highest p99 of the edges into it, and its chaos; trouble on top
-//! (gone, down, failing now, failed before, slow, busy). The
+//! (gone, down, failing now, failed before, under chaos, slow, busy). The
 //! selected host stays in view: when the rows run out it takes the last.
 
 use ratatui::buffer::Buffer;

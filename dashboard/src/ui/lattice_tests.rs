@@ -196,3 +196,15 @@ fn before_the_api_answers_the_edges_seen_are_drawn() {
     let all = lines(&draw(&empty, 120, 36)).join("\n");
     assert!(all.contains("no hosts yet"), "{all}");
 }
+
+#[test]
+fn chaos_puts_a_host_above_the_calm_ones() {
+    let mut l = lattice_app(40);
+    let mut chaos = l.app.chaos.clone();
+    chaos.insert("p30".into(), crate::app::Chaos { delay_ms: 20, ..Default::default() });
+    l.app.apply(Update::Http(HttpUpdate::Chaos(Ok(chaos))));
+    let order = l.app.hosts_by_trouble();
+    assert_eq!(order[..4], [l.gone.as_deref().unwrap(), l.failing.as_deref().unwrap(), "p30", l.slow.as_deref().unwrap()]);
+    let all = lines(&draw(&l.app, 120, 36)).join("\n");
+    assert!(all.contains("+20ms"), "{all}");
+}
