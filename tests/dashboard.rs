@@ -1,11 +1,13 @@
 //! The real `lwc-dash` against a real ring, in a pseudo-terminal: it shows
 //! the five hosts, `i` injects a packet through the HTTP API, percentiles
-//! appear, and `q` quits with the terminal restored.
+//! appear, and `q` quits with the terminal restored. On a lattice of its
+//! own (hosts a, b, c and control) it draws those hosts and no others, and
+//! a killed host goes `gone`.
 //!
 //! The pseudo-terminal is a plain `openpty` (no tmux needed); `vt100` turns
 //! what the dashboard writes into the screen a person would see.
 
-use lwc_tests::{release_dir, wait, Ring};
+use lwc_tests::{release_dir, wait, Ring, RingOpts};
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -147,9 +149,7 @@ fn is_duration(cell: &str) -> bool {
     digits != cell && !digits.is_empty() && digits.parse::<f64>().is_ok()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dashboard_shows_the_ring_and_injects_with_i() {
-    let ring = Ring::start().await.unwrap();
+fn dash_command(ring: &Ring) -> Command {
     let mut cmd = Command::new(dash_bin());
     cmd.env("LWC_NATS_URL", &ring.nats.url)
         .env("LWC_NATS_TOKEN", &ring.nats.token)
@@ -158,7 +158,13 @@ async fn dashboard_shows_the_ring_and_injects_with_i() {
         .env("TERM", "xterm-256color")
         // Never pick up a developer's ring instead of the test's.
         .current_dir(ring.dir.path());
-    let mut pty = Pty::spawn(cmd).unwrap();
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_shows_the_ring_and_injects_with_i() {
+    let ring = Ring::start().await.unwrap();
+    let mut pty = Pty::spawn(dash_command(&ring)).unwrap();
 
     let screen = pty
         .wait_for(Duration::from_secs(30), "five hosts up", |s| s.contains("5/5 hosts up"))
@@ -205,4 +211,92 @@ async fn dashboard_shows_the_ring_and_injects_with_i() {
     let parser = pty.screen.lock().unwrap();
     assert!(!parser.screen().alternate_screen(), "the terminal was not restored");
     assert!(!parser.screen().hide_cursor(), "the cursor was left hidden");
+}
+
+/// Three probes in a cycle a → b → c → a (special: the other way), fed by
+/// control: names the dashboard cannot know in advance.
+const ABC: &str = r#"
+[lattice]
+name = "default"
+
+[hosts.a]
+[hosts.b]
+[hosts.c]
+[hosts.control]
+
+[components.a]
+host = "a"
+wasm = "../target/wasm32-wasip2/release/lwc_probe.wasm"
+
+[components.b]
+host = "b"
+wasm = "../target/wasm32-wasip2/release/lwc_probe.wasm"
+
+[components.c]
+host = "c"
+wasm = "../target/wasm32-wasip2/release/lwc_probe.wasm"
+
+[components.control]
+host = "control"
+wasm = "../target/wasm32-wasip2/release/lwc_control.wasm"
+http = "127.0.0.1:30000"
+
+[links.a]
+default = "b"
+special = "c"
+
+[links.b]
+default = "c"
+special = "a"
+
+[links.c]
+default = "a"
+special = "b"
+
+[links.control]
+default = "a"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_draws_the_lattice_that_runs_and_a_killed_host_goes() {
+    let opts = RingOpts {
+        hosts: vec!["a", "b", "c", "control"],
+        manifest: Some(ABC.into()),
+        ..RingOpts::default()
+    };
+    let mut ring = Ring::start_with(opts).await.unwrap();
+    let mut pty = Pty::spawn(dash_command(&ring)).unwrap();
+    let screen = pty
+        .wait_for(Duration::from_secs(30), "four hosts up and the live links", |s| {
+            s.contains("4/4 hosts up") && s.contains("live links")
+        })
+        .await;
+    for host in ["a", "b", "c", "control"] {
+        assert!(screen.contains(&format!("● {host} up")), "{host} not up:\n{screen}");
+    }
+    for phantom in ["north", "east", "south", "west", "no data"] {
+        assert!(!screen.contains(phantom), "{phantom} on screen:\n{screen}");
+    }
+
+    // i: the hops follow this manifest's links.
+    pty.press("i");
+    pty.wait_for(Duration::from_secs(30), "percentiles of a→b, b→c, c→a", |s| {
+        s.contains("injected 1 packet")
+            && ["control→a", "a→b", "b→c", "c→a"].iter().all(|label| {
+                row_cells(s, label).is_some_and(|c| c.len() == 7 && c[..5].iter().all(|v| is_duration(v)))
+            })
+    })
+    .await;
+
+    // kill -9 c: the header counts it out, the ring and the failures say gone.
+    ring.kill_host("c");
+    let screen = pty
+        .wait_for(Duration::from_secs(15), "c gone", |s| s.contains("3/4 hosts up") && s.contains("✖ c gone"))
+        .await;
+    assert!(screen.contains("● a up") && screen.contains("● b up"), "{screen}");
+    pty.press("q");
+    let status = wait::until_async(Duration::from_secs(10), "lwc-dash to quit on q", || Ok(pty.child.try_wait()?))
+        .await
+        .unwrap();
+    assert!(status.success(), "lwc-dash exited with {status}");
 }

@@ -12,14 +12,14 @@
 //! - the dashboard as the session leader (it gets SIGHUP): it must exit 0,
 //!   as on `q`, not be killed by the signal.
 
-use lwc_tests::{release_dir, Ring};
+use lwc_tests::{release_dir, wait, Ring};
 use std::io::{ErrorKind, Read};
 use std::num::NonZeroU16;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ROWS: u16 = 36;
 const COLS: u16 = 120;
@@ -103,15 +103,12 @@ impl Pty {
     }
 
     fn wait_for(&mut self, within: Duration, what: &str, done: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + within;
-        loop {
+        let waited = wait::until(within, what, || {
             self.pump();
-            let screen = self.screen.screen().contents();
-            if done(&screen) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}; the screen:\n{screen}");
-            std::thread::sleep(Duration::from_millis(50));
+            Ok(done(&self.screen.screen().contents()).then_some(()))
+        });
+        if let Err(e) = waited {
+            panic!("{e}; the screen:\n{}", self.screen.screen().contents());
         }
     }
 
@@ -188,16 +185,15 @@ async fn closing_the_terminal_ends_the_dashboard_as_q_does() {
     assert_eq!(dash.len(), 1, "the shell should have one child, lwc-dash: {dash:?}");
     let dash = dash[0];
     pty.close();
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while running(&mut pty) || !is_gone(dash) {
-        assert!(
-            Instant::now() < deadline,
-            "2 s after the terminal closed: shell running {}, lwc-dash gone {}",
-            running(&mut pty),
-            is_gone(dash)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let ended = wait::until(Duration::from_secs(2), "the shell and lwc-dash to end after the terminal closed", || {
+        Ok((!running(&mut pty) && is_gone(dash)).then_some(()))
+    });
+    assert!(
+        ended.is_ok(),
+        "2 s after the terminal closed: shell running {}, lwc-dash gone {}",
+        running(&mut pty),
+        is_gone(dash)
+    );
     let shell_status = pty.child.wait().unwrap();
     assert_eq!(shell_status.code(), Some(129), "the shell's HUP trap ran after lwc-dash ended");
     let dash_status = std::fs::read_to_string(&status_file).expect("the shell recorded lwc-dash's status");
@@ -207,13 +203,7 @@ async fn closing_the_terminal_ends_the_dashboard_as_q_does() {
     let mut pty = Pty::spawn(dash_command(&ring, &dash_bin()));
     pty.wait_for(Duration::from_secs(30), "the dashboard on screen", ready);
     pty.close();
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let status = loop {
-        if let Some(status) = pty.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "lwc-dash still running 2 s after SIGHUP");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait::until(Duration::from_secs(2), "lwc-dash to exit after SIGHUP", || Ok(pty.child.try_wait()?))
+        .unwrap_or_else(|e| panic!("lwc-dash still running 2 s after SIGHUP: {e}"));
     assert!(status.success(), "lwc-dash should quit as on q, not die of the signal: {status:?} (signal {:?})", status.signal());
 }
