@@ -129,6 +129,9 @@ fn runs(seconds: &Seconds) -> Vec<Vec<(i64, &Histogram<u64>)>> {
     runs
 }
 
+/// A latency line: name, color, width, and its value in a second.
+type Line = (&'static str, RGBColor, u32, fn(&Histogram<u64>) -> f64);
+
 /// p50 and p99 (and max) per second of one series, on a log scale.
 pub fn latency(seconds: &Seconds, frame: &Frame, look: &Look, y: (f64, f64)) -> String {
     let mut svg = String::new();
@@ -157,7 +160,7 @@ pub fn latency(seconds: &Seconds, frame: &Frame, look: &Look, y: (f64, f64)) -> 
             .y_desc("ms")
             .draw();
         backdrop(&mut chart, frame, y, look.phase_names);
-        let mut lines: Vec<(&str, RGBColor, u32, fn(&Histogram<u64>) -> f64)> = vec![
+        let mut lines: Vec<Line> = vec![
             ("p50", P50, 2, |h| ms(h.value_at_quantile(0.5))),
             ("p99", P99, 2, |h| ms(h.value_at_quantile(0.99))),
         ];

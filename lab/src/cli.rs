@@ -103,17 +103,20 @@ fn fail(code: u8, message: &str) -> ExitCode {
 fn print_table(report: &Report) {
     eprintln!();
     eprintln!("{:<14} {:>9} {:>8} {:>6} {:>9} {:>10} {:>10}", "phase", "injected", "expired", "lost", "in flight", "edge p99", "life p99");
+    // "–" where nothing was measured (no hops, no packet expired).
+    let ms = |count: u64, v: f64| if count == 0 { "–".to_string() } else { format!("{v:.2} ms") };
     for p in &report.phases {
         let p99 = p.edges.values().map(|e| e.p99_ms).fold(0.0, f64::max);
+        let hops: u64 = p.edges.values().map(|e| e.count).sum();
         eprintln!(
-            "{:<14} {:>9} {:>8} {:>6} {:>9} {:>7.2} ms {:>7.2} ms",
+            "{:<14} {:>9} {:>8} {:>6} {:>9} {:>10} {:>10}",
             p.name,
             p.injected,
             p.expired,
             p.lost.values().sum::<u64>(),
             p.in_flight,
-            p99,
-            p.lifetime.p99_ms
+            ms(hops, p99),
+            ms(p.lifetime.count, p.lifetime.p99_ms)
         );
     }
     eprintln!();

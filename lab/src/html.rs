@@ -20,7 +20,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -67,10 +67,9 @@ pub fn render(exp: &Experiment, report: &Report, figures: &Figures) -> String {
     page.push_str(&edge_grid(figures, &frame));
     page.push_str("<h2>Phases</h2>");
     page.push_str(&phase_table(report));
-    let _ = write!(
-        page,
+    page.push_str(
         "<footer>lwc-lab · the same figures are in <code>report.json</code> beside this file · a packet counts in the phase it was injected in, \
-         whenever its fate comes · latency from the hosts' HDR histograms (1 µs … 60 s, 3 significant digits)</footer></body></html>\n"
+         whenever its fate comes · latency from the hosts' HDR histograms (1 µs … 60 s, 3 significant digits)</footer></body></html>\n",
     );
     page
 }

@@ -4,7 +4,7 @@
 //! Layers, top to bottom:
 //! - [`cli`]: flags, exit codes (0 all hold, 1 one fails, 2 bad file or no ring)
 //! - [`run`]: the run: load, timeline, collection, settling, status messages
-//! - [`html`]: `report.html` (self-contained: inline CSS and SVG)
+//! - [`html`]: writes `report.html`, self-contained (inline CSS and SVG)
 //! - [`charts`]: its charts, drawn with plotters' SVG backend
 //! - [`report`]: expectations judged, and `report.json`
 //! - [`figures`]: events and telemetry folded per phase and per second

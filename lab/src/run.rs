@@ -137,25 +137,28 @@ pub async fn run(exp: &Experiment, file: &str, ring: &RingAddr, out: &Path) -> R
     ticker.abort();
     collector.abort();
 
-    let figures_guard = lock(&figures);
-    let figures = &*figures_guard;
-    let verdicts = report::evaluate(exp, &figures, true);
-    let outcome = outcome_so_far.unwrap_or(if verdicts.iter().all(|v| v.ok == Some(true)) {
-        Outcome::Passed
-    } else {
-        Outcome::Failed
-    });
-    let load_report = LoadReport {
-        rate: *load.rate.get_ref(),
-        injected,
-        unseen: injected.saturating_sub(figures.injected_and_open().0),
-        late_p99_ms: last["late_p99_ms"].as_f64().unwrap_or(0.0),
-        late_max_ms: last["late_max_ms"].as_f64().unwrap_or(0.0),
+    // The figures are locked only here, never across an await.
+    let (outcome, report, body) = {
+        let guard = lock(&figures);
+        let figures = &*guard;
+        let verdicts = report::evaluate(exp, figures, true);
+        let outcome = outcome_so_far.unwrap_or(if verdicts.iter().all(|v| v.ok == Some(true)) {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        });
+        let load_report = LoadReport {
+            rate: *load.rate.get_ref(),
+            injected,
+            unseen: injected.saturating_sub(figures.injected_and_open().0),
+            late_p99_ms: last["late_p99_ms"].as_f64().unwrap_or(0.0),
+            late_max_ms: last["late_max_ms"].as_f64().unwrap_or(0.0),
+        };
+        let report = report::build(exp, file, figures, load_report, outcome.as_str(), verdicts);
+        write_reports(out, exp, &report, figures)?;
+        let body = status.body(figures, "done", outcome.as_str(), true);
+        (outcome, report, body)
     };
-    let report = report::build(exp, file, figures, load_report, outcome.as_str(), verdicts);
-    write_reports(out, exp, &report, figures)?;
-    let body = status.body(figures, "done", outcome.as_str(), true);
-    drop(figures_guard);
     status.send(body).await;
     let _ = client.flush().await;
     Ok((outcome, report))
