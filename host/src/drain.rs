@@ -53,11 +53,14 @@ const SETTLE_POLL: Duration = Duration::from_millis(10);
 
 /// Wait until no hop this host sent awaits an answer (each is done at the
 /// next host, or given up on and its packet reported lost), or until
-/// `deadline`. Returns how many were still pending then.
-pub async fn settle(lattice: &Lattice, deadline: Instant) -> u64 {
+/// `deadline`, or until NATS is away (`connected` false): then nothing can
+/// be handed over, and the lattice's clocks stand still, so waiting would
+/// only delay the exit (a whole ring stopping takes its NATS server down
+/// too). Returns how many were still pending then.
+pub async fn settle(lattice: &Lattice, deadline: Instant, connected: impl Fn() -> bool) -> u64 {
     loop {
         let pending = lattice.awaiting_ack();
-        if pending == 0 || Instant::now() >= deadline {
+        if pending == 0 || Instant::now() >= deadline || !connected() {
             return pending;
         }
         tokio::time::sleep(SETTLE_POLL).await;

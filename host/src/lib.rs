@@ -226,7 +226,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         None => {
             ingress.abort_all();
             let bound = drain::bound(config.hop_timeout(), config.hop_retries, Duration::from_millis(config.finish_timeout_ms));
-            let draining = drain(&host, stop, &mut serving, &node, mine.iter().any(|c| c.http.is_some()), bound);
+            let draining = drain(&host, stop, &mut serving, &node, &conn, mine.iter().any(|c| c.http.is_some()), bound);
             tokio::select! {
                 () = draining => Ok(()),
                 err = tasks.first_end() => Err(err),
@@ -253,6 +253,7 @@ async fn drain(
     stop: tokio::sync::watch::Sender<bool>,
     serving: &mut tasks::Tasks,
     node: &Arc<node::Node>,
+    conn: &ConnState,
     injects: bool,
     bound: Duration,
 ) {
@@ -266,9 +267,11 @@ async fn drain(
     if tokio::time::timeout_at(deadline, serving.join_all()).await.is_err() {
         tracing::warn!(host, "invocations still running after {bound:?}: exiting without them");
     }
-    let pending = drain::settle(&node.lattice, deadline).await;
+    let connected = || conn.connected.load(std::sync::atomic::Ordering::Relaxed);
+    let pending = drain::settle(&node.lattice, deadline, connected).await;
     if pending > 0 {
-        tracing::warn!(host, pending, "hops still awaiting their next holder after {bound:?}: exiting");
+        let why = if connected() { format!("after {bound:?}") } else { "with NATS away".to_string() };
+        tracing::warn!(host, pending, "hops still awaiting their next holder {why}: exiting");
     }
     // Acks go out in batches a few milliseconds after their first entry.
     tokio::time::sleep(ACK_FLUSH_GRACE).await;
