@@ -3,7 +3,7 @@
 
 use lwc_tests::{packet_ids, Ring, RingOpts, Tap};
 use lwc_wire::events::PacketEvent;
-use lwc_wire::invocation::Invocation;
+use lwc_wire::invocation::{Context, Invocation};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -145,17 +145,18 @@ async fn a_hop_that_arrives_twice_runs_once() {
         hop_id: 77,
         route: "default".into(),
     };
-    let frame = bytes::Bytes::from(inv.encode());
-    let subject = lwc_wire::subjects::rpc(&ring.lattice, "east");
     // Traced, so that every hop it makes is an event we can count.
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert(lwc_wire::invocation::headers::TRACE, "1");
-    headers.insert(lwc_wire::invocation::headers::CALLER, "control");
+    let ctx = Context {
+        caller: "control".into(),
+        sender: "tester".into(),
+        sent_ns: lwc_wire::now_ns(),
+        trace: true,
+        traceparent: None,
+    };
+    let frame = bytes::Bytes::from(inv.encode(&ctx));
+    let subject = lwc_wire::subjects::rpc(&ring.lattice, "east");
     for _ in 0..2 {
-        client
-            .publish_with_reply_and_headers(subject.clone(), acks_subject.clone(), headers.clone(), frame.clone())
-            .await
-            .unwrap();
+        client.publish(subject.clone(), frame.clone()).await.unwrap();
     }
     client.flush().await.unwrap();
     // Two `accepted` (the second one re-acked), then one `done`.

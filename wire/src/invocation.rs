@@ -1,36 +1,40 @@
-//! One hop on the wire.
+//! One hop on the wire: the packet and the hop's context in one binary
+//! frame, so an untraced hop needs no NATS headers and no reply subject.
 //!
-//! The body is a fixed little-endian frame, versioned by its first byte:
+//! Little-endian, versioned by its first byte:
 //!
 //! ```text
-//! u8 version (=1) | u64 packet | u64 ttl | u16 chaos | u32 hops | u64 hop_id
-//! | u8 route_len | route bytes ([a-z0-9_-], 1..=64)
+//! u8 version (=2) | u64 packet | u64 ttl | u16 chaos | u32 hops | u64 hop_id
+//! | u64 sent_ns | u8 flags (bit 0: traced) | u8 route_len | u8 caller_len
+//! | u8 sender_len | u8 traceparent_len
+//! | route | caller | sender | traceparent
 //! ```
 //!
 //! `hops` counts probe visits so far including the receiving one; `hop_id`
 //! is unique per sending host and lets the receiver ack (and de-duplicate).
-//! Context that is not the packet's own travels in headers ([`headers`]).
+//! `route`, `caller` (the sending component) and `sender` (the sending host,
+//! whose ack subject `lwc.<l>.hosts.<sender>.acks` is derived from it) are
+//! 1–64 characters of `[a-z0-9_-]`; `traceparent` is empty or a W3C
+//! `traceparent` (printable ASCII, at most 64 bytes).
 
 use thiserror::Error;
 
-pub const VERSION: u8 = 1;
-const FIXED_LEN: usize = 1 + 8 + 8 + 2 + 4 + 8 + 1;
-/// Largest valid frame; anything longer is rejected before parsing.
-pub const MAX_LEN: usize = FIXED_LEN + MAX_ROUTE_LEN;
+pub const VERSION: u8 = 2;
+const FIXED_LEN: usize = 1 + 8 + 8 + 2 + 4 + 8 + 8 + 1 + 4;
 pub const MAX_ROUTE_LEN: usize = 64;
+const MAX_NAME_LEN: usize = 64;
+const MAX_TRACEPARENT_LEN: usize = 64;
+/// Largest valid frame; anything longer is rejected before parsing.
+pub const MAX_LEN: usize = FIXED_LEN + MAX_ROUTE_LEN + 2 * MAX_NAME_LEN + MAX_TRACEPARENT_LEN;
 
-/// Header names carried with every invocation.
+/// Header names: only the W3C one is still used, for traces exported over
+/// OTLP (the hop's own context travels in the frame).
 pub mod headers {
-    /// Component that sent the hop (`control`, `north`, …).
-    pub const CALLER: &str = "lwc-caller";
-    /// Wall-clock nanoseconds at which the caller published the hop.
-    pub const SENT_NS: &str = "lwc-sent-ns";
     /// W3C trace context of the caller's span.
     pub const TRACEPARENT: &str = "traceparent";
-    /// `1` when the packet is traced: every hop of it is published as an event.
-    pub const TRACE: &str = "lwc-trace";
 }
 
+/// The packet, as it travels from hop to hop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
     pub packet: u64,
@@ -41,46 +45,74 @@ pub struct Invocation {
     pub route: String,
 }
 
+/// What one hop carries besides the packet.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Context {
+    /// Component that sent the hop (`control`, `north`, …).
+    pub caller: String,
+    /// Host that sent it: its acks go to that host's ack subject.
+    pub sender: String,
+    /// Wall-clock nanoseconds at which the caller handed the hop over.
+    pub sent_ns: u64,
+    /// Traced: every hop of the packet is published as an event.
+    pub trace: bool,
+    /// W3C trace context of the caller's span, when one is exported.
+    pub traceparent: Option<String>,
+}
+
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DecodeError {
     #[error("empty invocation body")]
     Empty,
-    #[error("unsupported invocation version {0} (this host speaks {VERSION})")]
+    #[error("unsupported invocation frame version {0} (this host speaks version {VERSION})")]
     Version(u8),
     #[error("invocation body is {0} bytes; expected {FIXED_LEN}..={MAX_LEN}")]
     Length(usize),
-    #[error("route length byte says {declared} but {actual} bytes follow")]
-    RouteLength { declared: usize, actual: usize },
+    #[error("length bytes say {declared} bytes of route, caller, sender and traceparent but {actual} follow")]
+    Lengths { declared: usize, actual: usize },
     #[error("route is not 1-64 characters of [a-z0-9_-]")]
     Route,
+    #[error("caller is not 1-64 characters of [a-z0-9_-]")]
+    Caller,
+    #[error("sender is not 1-64 characters of [a-z0-9_-]")]
+    Sender,
+    #[error("traceparent is not printable ASCII of at most 64 bytes")]
+    Traceparent,
     #[error("chaos {0} is over 100")]
     Chaos(u16),
+    #[error("unknown flags {0:#04x} (this host knows only bit 0, traced)")]
+    Flags(u8),
 }
 
 impl Invocation {
-    /// Append the frame to `out`.
-    pub fn encode_into(&self, out: &mut Vec<u8>) {
-        let route = self.route.as_bytes();
-        let route_len = route.len().min(MAX_ROUTE_LEN);
-        out.reserve(FIXED_LEN + route_len);
+    /// The frame of this hop with its context.
+    pub fn encode(&self, ctx: &Context) -> Vec<u8> {
+        let clip = |s: &str, max: usize| s.len().min(max);
+        let route = &self.route.as_bytes()[..clip(&self.route, MAX_ROUTE_LEN)];
+        let caller = &ctx.caller.as_bytes()[..clip(&ctx.caller, MAX_NAME_LEN)];
+        let sender = &ctx.sender.as_bytes()[..clip(&ctx.sender, MAX_NAME_LEN)];
+        let tp = ctx.traceparent.as_deref().unwrap_or("");
+        let tp = &tp.as_bytes()[..clip(tp, MAX_TRACEPARENT_LEN)];
+        let mut out = Vec::with_capacity(FIXED_LEN + route.len() + caller.len() + sender.len() + tp.len());
         out.push(VERSION);
         out.extend_from_slice(&self.packet.to_le_bytes());
         out.extend_from_slice(&self.ttl.to_le_bytes());
         out.extend_from_slice(&self.chaos.to_le_bytes());
         out.extend_from_slice(&self.hops.to_le_bytes());
         out.extend_from_slice(&self.hop_id.to_le_bytes());
-        out.push(route_len as u8);
-        out.extend_from_slice(&route[..route_len]);
-    }
-
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(FIXED_LEN + self.route.len());
-        self.encode_into(&mut out);
+        out.extend_from_slice(&ctx.sent_ns.to_le_bytes());
+        out.push(u8::from(ctx.trace));
+        for part in [route, caller, sender, tp] {
+            out.push(part.len() as u8);
+        }
+        for part in [route, caller, sender, tp] {
+            out.extend_from_slice(part);
+        }
         out
     }
 
     /// Check the frame's shape first (no allocation), then parse it.
-    pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
+    pub fn decode(buf: &[u8]) -> Result<(Invocation, Context), DecodeError> {
         let version = *buf.first().ok_or(DecodeError::Empty)?;
         if version != VERSION {
             return Err(DecodeError::Version(version));
@@ -88,31 +120,58 @@ impl Invocation {
         if buf.len() < FIXED_LEN || buf.len() > MAX_LEN {
             return Err(DecodeError::Length(buf.len()));
         }
-        let declared = buf[FIXED_LEN - 1] as usize;
-        let route = &buf[FIXED_LEN..];
-        if declared != route.len() {
-            return Err(DecodeError::RouteLength {
+        let lens: Vec<usize> = buf[FIXED_LEN - 4..FIXED_LEN].iter().map(|&b| b as usize).collect();
+        let declared: usize = lens.iter().sum();
+        if declared != buf.len() - FIXED_LEN {
+            return Err(DecodeError::Lengths {
                 declared,
-                actual: route.len(),
+                actual: buf.len() - FIXED_LEN,
             });
         }
-        let route = std::str::from_utf8(route).map_err(|_| DecodeError::Route)?;
-        if !crate::subjects::is_valid_token(route) {
-            return Err(DecodeError::Route);
+        let mut at = FIXED_LEN;
+        let mut next = |n: usize| {
+            let part = &buf[at..at + n];
+            at += n;
+            part
+        };
+        let route = token(next(lens[0]), MAX_ROUTE_LEN).ok_or(DecodeError::Route)?;
+        let caller = token(next(lens[1]), MAX_NAME_LEN).ok_or(DecodeError::Caller)?;
+        let sender = token(next(lens[2]), MAX_NAME_LEN).ok_or(DecodeError::Sender)?;
+        let tp = next(lens[3]);
+        if tp.len() > MAX_TRACEPARENT_LEN || !tp.iter().all(|b| b.is_ascii_graphic()) {
+            return Err(DecodeError::Traceparent);
         }
         let chaos = u16::from_le_bytes([buf[17], buf[18]]);
         if chaos > 100 {
             return Err(DecodeError::Chaos(chaos));
         }
-        Ok(Invocation {
+        if buf[39] > 1 {
+            // Unknown flags: a newer sender; refuse rather than guess.
+            return Err(DecodeError::Flags(buf[39]));
+        }
+        let inv = Invocation {
             packet: read_u64(&buf[1..9]),
             ttl: read_u64(&buf[9..17]),
             chaos,
             hops: u32::from_le_bytes([buf[19], buf[20], buf[21], buf[22]]),
             hop_id: read_u64(&buf[23..31]),
             route: route.to_owned(),
-        })
+        };
+        let ctx = Context {
+            caller: caller.to_owned(),
+            sender: sender.to_owned(),
+            sent_ns: read_u64(&buf[31..39]),
+            trace: buf[39] == 1,
+            // Checked ASCII above: the conversion cannot fail.
+            traceparent: (!tp.is_empty()).then(|| String::from_utf8_lossy(tp).into_owned()),
+        };
+        Ok((inv, ctx))
     }
+}
+
+fn token(b: &[u8], max: usize) -> Option<&str> {
+    let s = std::str::from_utf8(b).ok()?;
+    (s.len() <= max && crate::subjects::is_valid_token(s)).then_some(s)
 }
 
 fn read_u64(b: &[u8]) -> u64 {
@@ -125,26 +184,45 @@ fn read_u64(b: &[u8]) -> u64 {
 mod tests {
     use super::*;
 
-    fn sample() -> Invocation {
-        Invocation {
+    fn sample() -> (Invocation, Context) {
+        let inv = Invocation {
             packet: 1_763_700_000_000_000_000,
             ttl: 9,
             chaos: 30,
             hops: 2,
             hop_id: u64::MAX - 1,
             route: "special".into(),
-        }
+        };
+        let ctx = Context {
+            caller: "north".into(),
+            sender: "north-1".into(),
+            sent_ns: 1_763_700_000_123_456_789,
+            trace: true,
+            traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+        };
+        (inv, ctx)
+    }
+
+    fn bytes() -> Vec<u8> {
+        let (inv, ctx) = sample();
+        inv.encode(&ctx)
     }
 
     #[test]
-    fn round_trips() {
-        let inv = sample();
-        assert_eq!(Invocation::decode(&inv.encode()), Ok(inv));
+    fn round_trips_with_and_without_a_trace() {
+        let (inv, ctx) = sample();
+        assert_eq!(Invocation::decode(&inv.encode(&ctx)), Ok((inv.clone(), ctx.clone())));
+        let plain = Context {
+            trace: false,
+            traceparent: None,
+            ..ctx
+        };
+        assert_eq!(Invocation::decode(&inv.encode(&plain)), Ok((inv, plain)));
     }
 
     #[test]
     fn rejects_every_truncation_and_extension() {
-        let bytes = sample().encode();
+        let bytes = bytes();
         for n in 0..bytes.len() {
             assert!(Invocation::decode(&bytes[..n]).is_err(), "prefix {n}");
         }
@@ -154,35 +232,45 @@ mod tests {
     }
 
     #[test]
+    fn an_old_frame_is_refused_naming_both_versions() {
+        let mut old = bytes();
+        old[0] = 1;
+        let err = Invocation::decode(&old).unwrap_err();
+        assert_eq!(err, DecodeError::Version(1));
+        assert_eq!(err.to_string(), "unsupported invocation frame version 1 (this host speaks version 2)");
+    }
+
+    #[test]
     fn rejects_bad_fields() {
-        let mut bytes = sample().encode();
-        bytes[0] = 2;
-        assert_eq!(Invocation::decode(&bytes), Err(DecodeError::Version(2)));
-
-        let mut bytes = sample().encode();
-        bytes[17] = 101;
-        assert_eq!(Invocation::decode(&bytes), Err(DecodeError::Chaos(101)));
-
-        let mut bad = sample();
-        bad.route = "Sp.cial".into();
-        assert_eq!(Invocation::decode(&bad.encode()), Err(DecodeError::Route));
+        let mut b = bytes();
+        b[17] = 101;
+        assert_eq!(Invocation::decode(&b), Err(DecodeError::Chaos(101)));
+        let (mut inv, mut ctx) = sample();
+        inv.route = "Sp.cial".into();
+        assert_eq!(Invocation::decode(&inv.encode(&ctx)), Err(DecodeError::Route));
+        inv.route = "special".into();
+        ctx.sender = String::new();
+        assert_eq!(Invocation::decode(&inv.encode(&ctx)), Err(DecodeError::Sender));
+        ctx.sender = "east".into();
+        ctx.traceparent = Some("00 spaces".into());
+        assert_eq!(Invocation::decode(&inv.encode(&ctx)), Err(DecodeError::Traceparent));
     }
 
     #[test]
     fn garbage_never_panics() {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         for len in 0..20_000 {
-            let _ = Invocation::decode(&crate::garbage(len % 200, &mut seed));
+            let _ = Invocation::decode(&crate::garbage(len % 300, &mut seed));
         }
         // Valid frames with one byte flipped: decode or refuse, never panic,
         // and anything accepted re-encodes to the same bytes.
-        let good = sample().encode();
+        let good = bytes();
         for i in 0..good.len() {
             for b in [0u8, 1, 0x7f, 0x80, 0xff] {
                 let mut bad = good.clone();
                 bad[i] = b;
-                if let Ok(inv) = Invocation::decode(&bad) {
-                    assert_eq!(inv.encode(), bad);
+                if let Ok((inv, ctx)) = Invocation::decode(&bad) {
+                    assert_eq!(inv.encode(&ctx), bad);
                 }
             }
         }

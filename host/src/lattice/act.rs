@@ -45,10 +45,9 @@ impl Lattice {
 
     async fn publish_hop(&self, sent: &SentHop) {
         self.ledger.counters.hops_sent.fetch_add(1, Relaxed);
-        let res = self
-            .client
-            .publish_with_reply_and_headers(sent.subject.clone(), self.ack_subject.clone(), sent.headers(), sent.payload.clone())
-            .await;
+        // No headers, no reply subject: the frame names the sender, whose
+        // ack subject the receiver derives.
+        let res = self.client.publish(sent.subject.clone(), sent.payload.clone()).await;
         // A failed publish is not lost: the protocol re-sends or asks.
         if let Err(e) = res {
             tracing::warn!("publish failed (the protocol retries): {e}");

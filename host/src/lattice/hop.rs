@@ -2,13 +2,13 @@
 //! the same hop as the protocol tracks it until the next holder has it
 //! ([`SentHop`]), and a hop received for a component here ([`Inbound`]).
 
-use async_nats::{HeaderMap, HeaderName, Subject};
+use async_nats::Subject;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::protocol::{HopKey, Peer, Upstream};
-use lwc_wire::invocation::{headers, Invocation};
+use lwc_wire::invocation::Invocation;
 
 /// One hop a probe (or the control component) hands to the lattice.
 #[derive(Debug, Clone)]
@@ -41,26 +41,6 @@ impl SentHop {
             packet: self.hop.inv.packet,
             hops: self.hop.inv.hops,
         }
-    }
-
-    /// The headers of this hop (a re-send carries the same).
-    pub fn headers(&self) -> HeaderMap {
-        // Names built once: parsing a name from a string costs on every hop.
-        const CALLER: HeaderName = HeaderName::from_static(headers::CALLER);
-        const SENT_NS: HeaderName = HeaderName::from_static(headers::SENT_NS);
-        const TRACE: HeaderName = HeaderName::from_static(headers::TRACE);
-        const TRACEPARENT: HeaderName = HeaderName::from_static(headers::TRACEPARENT);
-        let hop = &self.hop;
-        let mut hdrs = HeaderMap::new();
-        hdrs.insert(CALLER, hop.from.as_ref());
-        hdrs.insert(SENT_NS, hop.sent_ns.to_string());
-        if hop.trace {
-            hdrs.insert(TRACE, "1");
-        }
-        if let Some(tp) = &hop.traceparent {
-            hdrs.insert(TRACEPARENT, tp.as_str());
-        }
-        hdrs
     }
 }
 

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::ledger::Ledger;
 use lwc_wire::acks::AckStatus;
+use lwc_wire::invocation::Context;
 use protocol::{Action, Nanos, Peer, Policy, Protocol, Upstream};
 
 pub use acker::AckQueue;
@@ -178,7 +179,13 @@ impl Lattice {
     pub async fn send_hop(&self, hop: OutHop, upstream: Option<Upstream>) {
         let sent = Arc::new(SentHop {
             subject: Subject::from(lwc_wire::subjects::rpc(&self.name, &hop.target)),
-            payload: Bytes::from(hop.inv.encode()),
+            payload: Bytes::from(hop.inv.encode(&Context {
+                caller: hop.from.to_string(),
+                sender: self.me.to_string(),
+                sent_ns: hop.sent_ns,
+                trace: hop.trace,
+                traceparent: hop.traceparent.clone(),
+            })),
             hop,
         });
         let key = sent.key();

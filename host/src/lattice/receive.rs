@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::protocol::{Peer, Verdict};
 use super::{Inbound, Lattice};
 use lwc_wire::acks::AckStatus;
-use lwc_wire::invocation::{headers, Invocation, MAX_LEN};
+use lwc_wire::invocation::{Invocation, MAX_LEN};
 
 impl Lattice {
     /// Take one batch of received invocations for one component's queue.
@@ -80,24 +80,18 @@ impl Lattice {
     /// Check and decode one invocation; a bad one is answered on its reply
     /// subject (if it has one) with why.
     fn decode(&self, msg: Message, recv_ns: u64) -> Result<Inbound, (Option<Subject>, String)> {
-        let reply = msg.reply.clone();
-        let Some(sender) = reply.as_deref().and_then(lwc_wire::subjects::host_of_acks) else {
-            return Err((reply, "the reply subject must be a host's ack subject (lwc.<l>.hosts.<host>.acks)".into()));
-        };
-        let sender: Peer = Arc::from(sender);
+        let reply = msg.reply;
         if msg.payload.len() > MAX_LEN {
             return Err((reply, "invocation body too large".into()));
         }
-        let inv = Invocation::decode(&msg.payload).map_err(|e| (reply.clone(), e.to_string()))?;
-        let hdrs = msg.headers.as_ref();
-        let header = |name: &str| hdrs.and_then(|h| h.get(name)).map(|v| v.as_str());
+        let (inv, ctx) = Invocation::decode(&msg.payload).map_err(|e| (reply.clone(), e.to_string()))?;
         Ok(Inbound {
             accepted_at: Instant::now(),
-            sender,
-            caller: header(headers::CALLER).unwrap_or("unknown").to_string(),
-            sent_ns: header(headers::SENT_NS).and_then(|v| v.parse().ok()).unwrap_or(recv_ns),
-            trace: header(headers::TRACE) == Some("1"),
-            traceparent: header(headers::TRACEPARENT).map(str::to_string),
+            sender: Arc::from(ctx.sender.as_str()),
+            caller: ctx.caller,
+            sent_ns: ctx.sent_ns,
+            trace: ctx.trace,
+            traceparent: ctx.traceparent,
             recv_ns,
             inv,
         })
