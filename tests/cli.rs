@@ -73,7 +73,9 @@ impl Lwc {
 
     fn up_args(&self) -> Vec<String> {
         let port = self.http_port.to_string();
-        ["up", "--http-port", &port, "--host-args", "--hop-timeout-ms 200"].map(String::from).to_vec()
+        // Ports of its own: parallel tests would all take 4222 otherwise.
+        let nats = free_port().to_string();
+        ["up", "--http-port", &port, "--nats-port", &nats, "--host-args", "--hop-timeout-ms 200"].map(String::from).to_vec()
     }
 
     fn up_detached(&self) -> Output {

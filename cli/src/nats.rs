@@ -180,7 +180,14 @@ fn wait_serving(pid: u32, port: u16, log: &Path, servers: usize) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if greets(port).is_some_and(|urls| urls >= servers) {
-            return Ok(());
+            // Another server may hold the port (taken between the check and
+            // the start): then the greeting was not ours.
+            return match crate::ports::holder(port) {
+                Some((holder, cmd)) if holder != pid => {
+                    bail!("127.0.0.1:{port} was taken by pid {holder} ({cmd}) as nats-server started{}", crate::hosts::log_tail(log))
+                }
+                _ => Ok(()),
+            };
         }
         if !procs::is_ours(pid, "nats-server") {
             bail!("nats-server exited at start{}", crate::hosts::log_tail(log));
