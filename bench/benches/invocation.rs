@@ -34,11 +34,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Config, Enabled, PoolingAllocationConfig, Store};
 
-use lwc_host::bindings::probe::{Probe, ProbePre};
-use lwc_host::imports::GuestCtx;
+use lwc_host::wasm::bindings::probe::{Probe, ProbePre};
+use lwc_host::wasm::imports::GuestCtx;
 use lwc_host::lattice::{HopPolicy, Lattice};
 use lwc_host::node::Node;
-use lwc_host::runtime::{engine_config, pool_config, HostState, Limits, Runtime};
+use lwc_host::wasm::runtime::{engine_config, pool_config, HostState, Limits, Runtime};
 use lwc_testkit::Nats;
 
 const LATTICE: &str = "bench";

@@ -20,10 +20,10 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView;
 
-use crate::imports::GuestCtx;
+use crate::wasm::imports::GuestCtx;
 use crate::node::Node;
 use crate::otel::spans::RequestTrace;
-use crate::runtime::{HostState, Runtime};
+use crate::wasm::runtime::{HostState, Runtime};
 
 /// Requests served at once; more get 503.
 const MAX_CONCURRENT_REQUESTS: usize = 64;

@@ -14,13 +14,13 @@ use tokio::task::JoinSet;
 use opentelemetry::KeyValue;
 use wasmtime::Store;
 
-use crate::bindings::probe::{Probe, ProbePre};
-use crate::imports::{CallCtx, GuestCtx};
+use crate::wasm::bindings::probe::{Probe, ProbePre};
+use crate::wasm::imports::{CallCtx, GuestCtx};
 use crate::lattice::Inbound;
 use crate::node::Node;
 use crate::otel::instruments::Outcome as MetricOutcome;
 use crate::otel::spans::{self, Running, Traces};
-use crate::runtime::{HostState, Runtime};
+use crate::wasm::runtime::{HostState, Runtime};
 use lwc_wire::events::{Hop, HopOutcome, LostReason};
 
 /// A probe-world component placed on this host.

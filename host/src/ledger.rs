@@ -26,7 +26,7 @@ pub struct Ledger {
     client: Client,
     subject: Subject,
     pub counters: Counters,
-    /// Latency histograms, published by [`crate::metrics::run_publisher`].
+    /// Latency histograms, published every second by the telemetry publisher.
     pub metrics: crate::metrics::Metrics,
     /// OTLP export (spans, metrics, guest logs); a no-op when off.
     pub otel: Arc<Otel>,

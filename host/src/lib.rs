@@ -1,39 +1,35 @@
 //! `lwc-host`: one host of the Large Wasm Collider.
 //!
-//! A hop, end to end: [`lattice`] receives an invocation from NATS, acks it
-//! and queues it; [`invoke`] runs it in a fresh instance from [`runtime`];
-//! the guest calls its imported `process` ([`imports`]), which resolves the
-//! next component through [`links`] and hands the hop to [`lattice`] via
-//! [`node`]; [`ledger`] publishes the packet's fate when it ends here.
+//! **A hop, end to end.** [`lattice`] takes an invocation from NATS, lets its
+//! protocol (`lattice::protocol`, a state machine without I/O) accept it,
+//! acks it and queues it; [`invoke`] runs it in a fresh instance from
+//! [`wasm::runtime`]; the guest calls its imported `process`
+//! ([`wasm::imports`]), which resolves the next component through [`links`]
+//! and hands the hop to [`lattice`] via [`node`]; [`ledger`] publishes the
+//! packet's fate when it ends here.
 //!
-//! - [`config`]: command-line flags
-//! - [`manifest`]: the topology file (hosts, components, links)
-//! - [`runtime`]: wasmtime engine, linkers, pooled and limited stores
-//! - [`bindings`]: WIT bindings for the probe and control worlds
-//! - [`imports`]: host side of the guests' imports
-//! - [`invoke`]: running hops through probes, settling fates, concurrency cap
+//! **Layers**, top to bottom; each uses only those below it
+//! (`scripts/layers.py` checks that no two top-level modules import each
+//! other in a circle):
+//!
+//! - [`tasks`], [`drain`], [`ready`]: `run`'s wiring: named tasks, SIGTERM, the ready file
+//! - [`http`], [`telemetry`], [`invoke`]: serving HTTP; heartbeat, health and the
+//!   per-second histogram snapshot; running hops through probes and settling fates
+//! - [`wasm`]: wasmtime: bindings, the guests' imports, the runtime
 //! - [`node`]: the host's shared services; forwarding and injection
-//! - [`lattice`]: NATS in and out, batched acks, retries
-//! - [`links`]: the live link table
-//! - [`chaos`]: host-side fault injection
 //! - [`ctl`]: the control plane: links and chaos changed at run time
+//! - [`lattice`]: NATS in and out and the exactly-one-fate hop protocol
 //! - [`ledger`]: packet events and counters
-//! - [`load`]: steady open-loop injection (`/load`) on the control host
-//! - [`http`]: serving the control component over HTTP
-//! - [`telemetry`]: heartbeat, health, NATS connection state
-//! - [`tasks`]: the host's named tasks; one that ends stops the host
-//! - [`drain`]: stopping on SIGTERM without dropping what the host holds
-//! - [`ready`]: the ready file (pid, bound HTTP addresses)
-//! - [`metrics`]: latency histograms per edge and component, published every second
-//! - [`otel`]: OpenTelemetry spans, metrics and guest logs over OTLP (opt-in)
+//! - [`metrics`], [`otel`], [`load`]: latency histograms per edge and component;
+//!   OpenTelemetry over OTLP (opt-in); the open-loop `/load` schedule
+//! - [`links`], [`chaos`]: the live link table; host-side fault injection
+//! - [`config`], [`manifest`]: command-line flags; the topology file
 
-pub mod bindings;
 pub mod chaos;
 pub mod config;
 pub mod ctl;
 pub mod drain;
 pub mod http;
-pub mod imports;
 pub mod invoke;
 pub mod lattice;
 pub mod ledger;
@@ -44,9 +40,9 @@ pub mod manifest;
 pub mod node;
 pub mod otel;
 pub mod ready;
-pub mod runtime;
 pub mod tasks;
 pub mod telemetry;
+pub mod wasm;
 
 use anyhow::{bail, Context, Result};
 use std::future::Future;
@@ -95,12 +91,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .or(host_spec.max_concurrent)
         .unwrap_or(64);
     let queue_len = config.queue.map(|n| n as usize).or(host_spec.queue).unwrap_or(4096);
-    let limits = runtime::Limits {
+    let limits = wasm::runtime::Limits {
         max_memory: (config.max_memory_mb as usize) << 20,
         deadline: Duration::from_millis(config.deadline_ms),
         max_instances: ((max_concurrent * 2 + 64) * mine.len().max(1)) as u32,
     };
-    let rt = Arc::new(runtime::Runtime::new(limits, config.guest_threads())?);
+    let rt = Arc::new(wasm::runtime::Runtime::new(limits, config.guest_threads())?);
 
     let component_names = manifest.components.keys().map(|n| Arc::from(n.as_str())).collect();
     // Checked before connecting: a bad OTEL_* variable fails the start.
@@ -203,7 +199,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let health_sub = client.subscribe(health_subject).await.context("cannot subscribe to health")?;
     tasks.spawn("health", reporter.clone().run_health(health_sub));
     tasks.spawn("heartbeat", reporter.run_heartbeat());
-    tasks.spawn("telemetry publisher", metrics::run_publisher(node.clone()));
+    tasks.spawn("telemetry publisher", telemetry::run_publisher(node.clone()));
 
     // Subscriptions reach the server before anyone is told we are ready.
     client.flush().await.context("cannot flush subscriptions to NATS")?;

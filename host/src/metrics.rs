@@ -12,14 +12,11 @@
 //! publishes a [`Snapshot`] on `lwc.<l>.telemetry.<host>`; the dashboard
 //! merges the intervals into its window and whole-run views.
 
-use bytes::Bytes;
 use hdrhistogram::serialization::V2Serializer;
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::Duration;
 
-use crate::node::Node;
 use lwc_wire::telemetry::{self, ComponentHist, EdgeHist, GuestLog, Hist, Snapshot};
 
 /// Series a host keeps at most; a caller header is the sender's word, so
@@ -192,18 +189,6 @@ fn take(slot: &Mutex<Histogram<u64>>, spare: &mut Histogram<u64>, ser: &mut V2Se
     Some(hist)
 }
 
-/// The name of a `wasi:logging` level, as snapshots spell it.
-pub fn level_name(level: crate::bindings::probe::wasi::logging::logging::Level) -> &'static str {
-    use crate::bindings::probe::wasi::logging::logging::Level;
-    match level {
-        Level::Trace => "trace",
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-        Level::Critical => "critical",
-    }
-}
 
 fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -216,44 +201,9 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// Publish this host's snapshot every second until the host stops.
-pub async fn run_publisher(node: Arc<Node>) {
-    let client = node.lattice.client().clone();
-    let subject = lwc_wire::subjects::telemetry(&node.lattice.name, &node.host);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut spare = telemetry::histogram();
-    let mut ser = V2Serializer::new();
-    let mut scratch = Vec::new();
-    let mut start_ns = lwc_wire::now_ns();
-    let mut seq = 0u64;
-    let mut overflow = 0u64;
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        overflow = warn_overflow(&node.ledger().metrics, overflow);
-        let end_ns = lwc_wire::now_ns();
-        let mut snap = Snapshot {
-            v: telemetry::VERSION,
-            host: node.host.to_string(),
-            seq,
-            start_ns,
-            end_ns,
-            counters: node.ledger().counters.snapshot(),
-            ..Default::default()
-        };
-        node.ledger().metrics.drain_into(&mut snap, &mut spare, &mut ser, &mut scratch);
-        seq += 1;
-        start_ns = end_ns;
-        if let Err(e) = client.publish(subject.clone(), Bytes::from(snap.encode())).await {
-            tracing::debug!("telemetry not published: {e}");
-        }
-    }
-}
-
 /// Say so in the log when records were lost to a full series table since
 /// `before` (the snapshot has no field for it); returns the count now.
-fn warn_overflow(metrics: &Metrics, before: u64) -> u64 {
+pub fn warn_overflow(metrics: &Metrics, before: u64) -> u64 {
     let now = metrics.overflow();
     if now > before {
         tracing::warn!(

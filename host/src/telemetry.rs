@@ -1,6 +1,7 @@
 //! What a host says about itself: a heartbeat every second, answers to
 //! health requests, and the NATS connection's state behind both. (Latency
-//! histograms are [`crate::metrics`]; OTLP export is [`crate::otel`].)
+//! histograms are kept in [`crate::metrics`] and published from here every
+//! second; OTLP export is [`crate::otel`].)
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -9,6 +10,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::ledger::Ledger;
+use crate::metrics;
+use hdrhistogram::serialization::V2Serializer;
+use lwc_wire::telemetry::{self as wire_telemetry, Snapshot};
 use crate::node::Node;
 use lwc_wire::status::{Health, Heartbeat};
 
@@ -131,3 +135,39 @@ impl Reporter {
         }
     }
 }
+
+/// Publish this host's snapshot every second until the host stops.
+pub async fn run_publisher(node: Arc<Node>) {
+    let client = node.lattice.client().clone();
+    let subject = lwc_wire::subjects::telemetry(&node.lattice.name, &node.host);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut spare = wire_telemetry::histogram();
+    let mut ser = V2Serializer::new();
+    let mut scratch = Vec::new();
+    let mut start_ns = lwc_wire::now_ns();
+    let mut seq = 0u64;
+    let mut overflow = 0u64;
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        overflow = metrics::warn_overflow(&node.ledger().metrics, overflow);
+        let end_ns = lwc_wire::now_ns();
+        let mut snap = Snapshot {
+            v: wire_telemetry::VERSION,
+            host: node.host.to_string(),
+            seq,
+            start_ns,
+            end_ns,
+            counters: node.ledger().counters.snapshot(),
+            ..Default::default()
+        };
+        node.ledger().metrics.drain_into(&mut snap, &mut spare, &mut ser, &mut scratch);
+        seq += 1;
+        start_ns = end_ns;
+        if let Err(e) = client.publish(subject.clone(), Bytes::from(snap.encode())).await {
+            tracing::debug!("telemetry not published: {e}");
+        }
+    }
+}
+

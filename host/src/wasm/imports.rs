@@ -12,10 +12,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use wasmtime::component::{Resource, ResourceTableError};
 
-use crate::bindings::control::wasmcloud::lwc::control_plane;
-use crate::bindings::probe::wasi::logging::logging::{self, Level};
-use crate::bindings::probe::wasmcloud::bus::lattice;
-use crate::bindings::probe::wasmcloud::lwc::packet_looper;
+use crate::wasm::bindings::control::wasmcloud::lwc::control_plane;
+use crate::wasm::bindings::probe::wasi::logging::logging::{self, Level};
+use crate::wasm::bindings::probe::wasmcloud::bus::lattice;
+use crate::wasm::bindings::probe::wasmcloud::lwc::packet_looper;
 use crate::ctl::{ChaosPatch, CtlError};
 use crate::lattice::protocol::Upstream;
 use crate::load;
@@ -25,7 +25,7 @@ use crate::otel::spans::RequestTrace;
 use lwc_wire::events::LostReason;
 use opentelemetry::trace::SpanContext;
 use lwc_wire::ctl::LinkWire;
-use crate::runtime::HostState;
+use crate::wasm::runtime::HostState;
 use lwc_wire::invocation::Invocation;
 use lwc_wire::subjects::{is_valid_token, PACKET_LOOPER};
 
@@ -128,7 +128,7 @@ impl lattice::HostCallTargetInterface for HostState {
                 "{} holds {} host resources, the most an instance may: \
                  it creates call-target-interface handles without dropping them",
                 self.guest.component,
-                crate::runtime::MAX_GUEST_RESOURCES
+                crate::wasm::runtime::MAX_GUEST_RESOURCES
             ),
             Err(e) => Err(e.into()),
         }
@@ -212,7 +212,7 @@ impl logging::Host for HostState {
     async fn log(&mut self, level: Level, context: String, message: String) -> Result<()> {
         let component = &*self.guest.component;
         let metrics = &self.guest.node.ledger().metrics;
-        metrics.guest_log(component, crate::metrics::level_name(level), &context, &message);
+        metrics.guest_log(component, level_name(level), &context, &message);
         if let Some(logs) = &self.guest.node.ledger().otel.logs {
             let request_span = self.guest.request.as_ref().and_then(|r| r.context());
             let span = match &self.guest.call {
@@ -432,5 +432,17 @@ fn to_wit_load_state(state: load::LoadState) -> control_plane::LoadState {
     control_plane::LoadState {
         running: state.running.map(to_wit_load),
         last: state.last.map(to_wit_load),
+    }
+}
+
+/// The name of a `wasi:logging` level, as snapshots spell it.
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Trace => "trace",
+        Level::Debug => "debug",
+        Level::Info => "info",
+        Level::Warn => "warn",
+        Level::Error => "error",
+        Level::Critical => "critical",
     }
 }

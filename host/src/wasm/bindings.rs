@@ -9,7 +9,7 @@ pub mod probe {
         imports: { default: async | trappable },
         exports: { default: async },
         with: {
-            "wasmcloud:bus/lattice.call-target-interface": crate::imports::CallTarget,
+            "wasmcloud:bus/lattice.call-target-interface": crate::wasm::imports::CallTarget,
         },
         anyhow: true,
     });
@@ -24,7 +24,7 @@ pub mod control {
         world: "control",
         imports: { default: async | trappable },
         with: {
-            "wasmcloud:lwc/packet-looper": crate::bindings::probe::wasmcloud::lwc::packet_looper,
+            "wasmcloud:lwc/packet-looper": crate::wasm::bindings::probe::wasmcloud::lwc::packet_looper,
         },
         anyhow: true,
     });

@@ -20,8 +20,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::bindings::probe::ProbePre;
-use crate::imports::GuestCtx;
+use crate::wasm::bindings::probe::ProbePre;
+use crate::wasm::imports::GuestCtx;
 
 /// How long one epoch tick is; deadlines are whole ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -275,7 +275,7 @@ fn probe_linker(engine: &Engine) -> Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     // Rust's std imports wasi:cli/io/random/clocks even in a tiny guest.
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).context("linking WASI")?;
-    crate::bindings::probe::Probe::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)
+    crate::wasm::bindings::probe::Probe::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)
         .context("linking the probe world")?;
     Ok(linker)
 }
@@ -284,7 +284,7 @@ fn control_linker(engine: &Engine) -> Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).context("linking WASI")?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).context("linking wasi:http")?;
-    crate::bindings::control::Control::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)
+    crate::wasm::bindings::control::Control::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)
         .context("linking the control world")?;
     Ok(linker)
 }
