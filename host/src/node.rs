@@ -60,20 +60,7 @@ impl Node {
     /// Reserve `count` consecutive packet ids: wall-clock nanoseconds, bumped
     /// past the last reservation so that no two packets share an id.
     pub fn reserve_packet_ids(&self, count: u32) -> u64 {
-        let count = u64::from(count.max(1));
-        let mut last = self.last_packet_id.load(Ordering::Relaxed);
-        loop {
-            let first = lwc_wire::now_ns().max(last + 1);
-            match self.last_packet_id.compare_exchange_weak(
-                last,
-                first + count - 1,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return first,
-                Err(now) => last = now,
-            }
-        }
+        reserve_ids(&self.last_packet_id, lwc_wire::now_ns, count)
     }
 
     /// Inject a new packet from `from` (the control component).
@@ -150,3 +137,26 @@ impl Node {
             .await;
     }
 }
+
+/// The first of `count` (at least 1) ids after `last`, read from `now` but
+/// never at or below `last`; `last` moves to the range's end.
+fn reserve_ids(last_id: &AtomicU64, now: impl Fn() -> u64, count: u32) -> u64 {
+    let count = u64::from(count.max(1));
+    let mut last = last_id.load(Ordering::Relaxed);
+    loop {
+        let first = now().max(last + 1);
+        match last_id.compare_exchange_weak(last, first + count - 1, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return first,
+            Err(now) => last = now,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "node_tests.rs"]
+mod tests;
+
+/// A real node for unit tests, on the ring of `scripts/ring.toml`.
+#[cfg(test)]
+#[path = "node_testing.rs"]
+pub(crate) mod testing;
