@@ -125,3 +125,52 @@ impl Config {
         Duration::from_millis(self.hop_timeout_ms)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &[&str]) -> Result<Config, clap::Error> {
+        let mut args = vec!["lwc-host", "--manifest", "ring.toml", "--host", "north"];
+        args.extend_from_slice(extra);
+        Config::try_parse_from(args)
+    }
+
+    #[test]
+    fn defaults_are_a_fresh_instance_and_a_one_second_deadline() {
+        let c = parse(&[]).unwrap();
+        assert_eq!((c.reuse, c.deadline_ms, c.max_memory_mb), (1, 1000, 64));
+        assert_eq!(c.hop_timeout(), Duration::from_millis(500));
+        assert_eq!((c.hop_retries, c.finish_timeout_ms, c.guest_threads()), (2, 6000, 0));
+        assert_eq!((c.max_concurrent, c.queue), (None, None));
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_naming_the_flag() {
+        for (flag, value) in [
+            ("--reuse", "0"),
+            ("--deadline-ms", "9"),
+            ("--max-concurrent", "4097"),
+            ("--hop-retries", "11"),
+            ("--max-memory-mb", "0"),
+            ("--guest-threads", "257"),
+        ] {
+            let err = parse(&[flag, value]).unwrap_err().to_string();
+            assert!(err.contains(flag) && err.contains(value), "{flag} {value}: {err}");
+        }
+        assert_eq!(parse(&["--hop-timeout-ms", "250"]).unwrap().hop_timeout(), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn nats_user_and_password_come_together() {
+        let err = parse(&["--nats-user", "me"]).unwrap_err().to_string();
+        assert!(err.contains("--nats-password"), "{err}");
+        assert!(parse(&["--nats-user", "me", "--nats-password", "pw"]).is_ok());
+    }
+
+    #[test]
+    fn manifest_and_host_are_required() {
+        let err = Config::try_parse_from(["lwc-host", "--host", "north"]).unwrap_err().to_string();
+        assert!(err.contains("--manifest"), "{err}");
+    }
+}
