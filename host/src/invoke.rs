@@ -390,3 +390,7 @@ pub async fn run_dispatcher(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "invoke_tests.rs"]
+mod tests;
