@@ -171,3 +171,59 @@ pub async fn run_publisher(node: Arc<Node>) {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testing;
+    use lwc_wire::ctl::ChaosWire;
+
+    async fn reporter() -> Reporter {
+        Reporter {
+            node: testing::node("north").await,
+            conn: Arc::new(ConnState::default()),
+            components: vec!["north".into()],
+            started: Instant::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn connection_events_drive_connected_and_the_disconnect_count() {
+        let r = reporter().await;
+        r.conn.on_event(&async_nats::Event::Connected);
+        assert!(r.heartbeat().connected);
+        assert_eq!(r.health().message, "north: serving 1 component(s): north");
+        r.conn.on_event(&async_nats::Event::Disconnected);
+        assert!(!r.heartbeat().connected);
+        r.conn.on_event(&async_nats::Event::Connected);
+        r.conn.on_event(&async_nats::Event::Disconnected);
+        let health = r.health();
+        assert!(health.healthy);
+        assert!(health.message.ends_with("; NATS connection lost 2 time(s) since start"), "{}", health.message);
+    }
+
+    #[tokio::test]
+    async fn slow_consumers_count_once_a_ledger_is_attached() {
+        let r = reporter().await;
+        r.conn.on_event(&async_nats::Event::SlowConsumer(1));
+        r.conn.attach(r.node.ledger().clone());
+        r.conn.on_event(&async_nats::Event::SlowConsumer(1));
+        r.conn.on_event(&async_nats::Event::SlowConsumer(2));
+        assert_eq!(r.heartbeat().counters.slow_consumer, 2);
+    }
+
+    #[tokio::test]
+    async fn an_outage_is_unhealthy_and_shows_in_the_heartbeat() {
+        let r = reporter().await;
+        r.node.chaos.apply(ChaosWire {
+            down_until_ns: lwc_wire::now_ns() + 60_000_000_000,
+            ..Default::default()
+        });
+        let health = r.health();
+        assert!(!health.healthy);
+        assert_eq!(health.message, "north: simulated outage (chaos down_s)");
+        let hb = r.heartbeat();
+        assert!(hb.down);
+        assert_eq!((hb.host.as_str(), hb.components.clone()), ("north", vec!["north".to_string()]));
+    }
+}
