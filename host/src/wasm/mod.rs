@@ -13,3 +13,6 @@
 pub mod bindings;
 pub mod imports;
 pub mod runtime;
+
+#[cfg(test)]
+mod tests;
