@@ -134,3 +134,43 @@ impl Instruments {
         self.lost.add(1, &[KeyValue::new("lwc.loss.reason", reason.as_str())]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instruments() -> Instruments {
+        let components = ["north", "east"].map(Arc::from).to_vec();
+        Instruments::new(SdkMeterProvider::builder().build(), components)
+    }
+
+    #[test]
+    fn a_name_outside_the_manifest_is_labelled_unknown() {
+        let m = instruments();
+        assert_eq!(m.component("north"), KeyValue::new("lwc.component", "north"));
+        assert_eq!(m.label("lwc.caller", "east"), KeyValue::new("lwc.caller", "east"));
+        for stranger in ["mallory", "North", "north ", ""] {
+            assert_eq!(m.label("lwc.caller", stranger), KeyValue::new("lwc.caller", "unknown"), "{stranger:?}");
+        }
+        // Recording with strangers is fine (and adds no series of theirs).
+        m.invocation("mallory", "eve", Outcome::Trap, 0.001, 0.002);
+        m.overloaded("mallory");
+    }
+
+    #[test]
+    fn only_traps_and_timeouts_are_errors() {
+        let kinds: Vec<_> = [Outcome::Forwarded, Outcome::Expired, Outcome::Lost, Outcome::Trap, Outcome::Timeout]
+            .map(|o| (o.as_str(), o.error_kind()))
+            .to_vec();
+        assert_eq!(
+            kinds,
+            [
+                ("forwarded", None),
+                ("expired", None),
+                ("lost", None),
+                ("trap", Some("trap")),
+                ("timeout", Some("timeout")),
+            ]
+        );
+    }
+}

@@ -201,3 +201,58 @@ impl RequestTrace {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::TraceId;
+
+    const SAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    fn traces() -> Arc<Traces> {
+        Arc::new(Traces::new(SdkTracerProvider::builder().build()))
+    }
+
+    #[test]
+    fn only_a_valid_sampled_traceparent_is_a_parent() {
+        let t = traces();
+        let parent = t.parent(SAMPLED).expect("sampled");
+        let sc = parent.span().span_context().clone();
+        assert_eq!(sc.trace_id(), TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap());
+        assert!(t.parent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00").is_none(), "unsampled");
+        assert!(t.parent("00-00000000000000000000000000000000-00f067aa0ba902b7-01").is_none(), "zero trace id");
+        assert!(t.parent("not a traceparent").is_none());
+    }
+
+    #[test]
+    fn an_invocation_span_passes_its_own_context_on_in_the_same_trace() {
+        let t = traces();
+        let parent = t.parent(SAMPLED).unwrap();
+        let running = Running::new(&t, t.invocation(&parent, vec![int("lwc.packet.id", 7)]));
+        let next = running.traceparent.clone().expect("a traceparent for the next hop");
+        assert!(next.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-") && next.ends_with("-01"), "{next}");
+        assert_ne!(next, SAMPLED, "the next hop's parent is this span, not the caller");
+        let child = t.parent(&next).expect("the next hop can parent on it");
+        assert_eq!(child.span().span_context().span_id(), running.context().span_id());
+        running.end(None);
+    }
+
+    #[test]
+    fn ids_past_i64_stay_exact_as_text() {
+        assert_eq!(int("n", 42), KeyValue::new("n", 42i64));
+        assert_eq!(int("n", u64::MAX), KeyValue::new("n", u64::MAX.to_string()));
+    }
+
+    #[test]
+    fn a_request_opens_one_root_for_all_its_traced_packets() {
+        let req = RequestTrace::new(traces(), "POST", "/packets", false);
+        assert!(req.context().is_none(), "no root until a packet is traced");
+        let a = req.traceparent().expect("root opened");
+        let b = req.traceparent().expect("same root");
+        assert_eq!(a, b);
+        let root = req.context().expect("root context");
+        assert!(a.contains(&format!("{:032x}", root.trace_id())), "{a}");
+        req.finish(200);
+        assert!(req.context().is_none(), "finished");
+    }
+}
