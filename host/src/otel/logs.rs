@@ -75,3 +75,63 @@ impl GuestLogs {
         self.logger.emit(out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::logs::{LogBatch, LogExporter};
+    use std::sync::{Arc, Mutex};
+
+    /// Keeps (severity text, body, trace id) of every exported record.
+    #[derive(Debug, Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<(String, String, Option<TraceId>)>>>);
+
+    impl LogExporter for Kept {
+        async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+            let mut kept = self.0.lock().unwrap();
+            for (rec, _) in batch.iter() {
+                let body = match rec.body() {
+                    Some(AnyValue::String(s)) => s.to_string(),
+                    other => format!("{other:?}"),
+                };
+                let text = rec.severity_text().unwrap_or("").to_string();
+                kept.push((text, body, rec.trace_context().map(|t| t.trace_id)));
+            }
+            Ok(())
+        }
+    }
+
+    fn span(flags: TraceFlags) -> SpanContext {
+        SpanContext::new(TraceId::from(7), SpanId::from(9), flags, true, TraceState::default())
+    }
+
+    #[test]
+    fn untraced_chatter_is_dropped_warnings_and_traced_records_are_kept() {
+        let kept = Kept::default();
+        let logs = GuestLogs::new(SdkLoggerProvider::builder().with_simple_exporter(kept.clone()).build());
+        let (sampled, unsampled) = (span(TraceFlags::SAMPLED), span(TraceFlags::default()));
+        let rec = |level, message, span| GuestRecord {
+            component: "north",
+            level,
+            context: "probe",
+            message,
+            span,
+        };
+        logs.emit(rec(Level::Info, "hop", None));
+        logs.emit(rec(Level::Debug, "unsampled hop", Some(&unsampled)));
+        logs.emit(rec(Level::Info, "traced hop", Some(&sampled)));
+        logs.emit(rec(Level::Warn, "slow", None));
+        logs.emit(rec(Level::Critical, "dying", None));
+        let kept = kept.0.lock().unwrap().clone();
+        assert_eq!(
+            kept,
+            [
+                ("INFO".to_string(), "traced hop".to_string(), Some(TraceId::from(7))),
+                ("WARN".to_string(), "slow".to_string(), None),
+                ("FATAL".to_string(), "dying".to_string(), None),
+            ]
+        );
+    }
+}
