@@ -84,9 +84,12 @@ mod tests {
     use opentelemetry_sdk::logs::{LogBatch, LogExporter};
     use std::sync::{Arc, Mutex};
 
-    /// Keeps (severity text, body, trace id) of every exported record.
+    /// Severity text, body and trace id of one exported record.
+    type Record = (String, String, Option<TraceId>);
+
+    /// Keeps every exported record.
     #[derive(Debug, Clone, Default)]
-    struct Kept(Arc<Mutex<Vec<(String, String, Option<TraceId>)>>>);
+    struct Kept(Arc<Mutex<Vec<Record>>>);
 
     impl LogExporter for Kept {
         async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
