@@ -164,10 +164,11 @@ async fn bad_control_requests_get_400_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_hosts_components_links_and_ledger() {
     let ring = Ring::start().await.unwrap();
-    // Hosts appear in /status with their first heartbeat.
+    // Hosts are up in /status from their first heartbeat; the control host
+    // is listed (not yet up) before its own first one reaches its watch.
     let st = ring
-        .wait_status(Duration::from_secs(10), "five hosts in /status", |st| {
-            st["hosts"].as_array().is_some_and(|h| h.len() >= 5)
+        .wait_status(Duration::from_secs(10), "five hosts up in /status", |st| {
+            st["hosts"].as_array().is_some_and(|h| h.len() >= 5 && h.iter().all(|h| h["up"] == true))
         })
         .await;
     let hosts = st["hosts"].as_array().unwrap();

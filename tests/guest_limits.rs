@@ -10,25 +10,6 @@ use lwc_tests::{Ring, RingOpts};
 use lwc_wire::events::PacketEvent;
 use std::time::Duration;
 
-const RUNAWAY_RING: &str = r#"
-[lattice]
-name = "default"
-
-[hosts.spin]
-[hosts.control]
-
-[components.spin]
-host = "spin"
-wasm = "../target/wasm32-wasip2/release/lwc_runaway.wasm"
-
-[components.control]
-host = "control"
-wasm = "../target/wasm32-wasip2/release/lwc_control.wasm"
-http = "127.0.0.1:30000"
-
-[links.control]
-default = "spin"
-"#;
 
 /// Hops of the runaway in `handles` mode, all in flight at once.
 const HOARDERS: u64 = 16;
@@ -59,7 +40,7 @@ fn losses(evs: &[PacketEvent]) -> usize {
 async fn a_guest_hoarding_handles_traps_at_the_cap_and_the_host_does_not_grow() {
     let mut opts = RingOpts::default();
     opts.hosts = vec!["spin", "control"];
-    opts.manifest = Some(RUNAWAY_RING.to_string());
+    opts.manifest = Some(lwc_tests::RUNAWAY_RING.to_string());
     opts.host_args.extend(["--finish-timeout-ms".into(), "3000".into()]);
     let ring = Ring::start_with(opts).await.unwrap();
     let tap = ring.tap().await.unwrap();

@@ -141,31 +141,12 @@ async fn garbage_on_ctl_subjects_is_rejected_and_counted() {
     assert!(chaos["chaos"].as_array().unwrap().iter().all(|c| c["trap"] == 0), "{chaos}");
 }
 
-const RUNAWAY_RING: &str = r#"
-[lattice]
-name = "default"
-
-[hosts.spin]
-[hosts.control]
-
-[components.spin]
-host = "spin"
-wasm = "../target/wasm32-wasip2/release/lwc_runaway.wasm"
-
-[components.control]
-host = "control"
-wasm = "../target/wasm32-wasip2/release/lwc_control.wasm"
-http = "127.0.0.1:30000"
-
-[links.control]
-default = "spin"
-"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runaway_guests_are_stopped_and_the_host_serves_on() {
     let mut opts = quick();
     opts.hosts = vec!["spin", "control"];
-    opts.manifest = Some(RUNAWAY_RING.to_string());
+    opts.manifest = Some(lwc_tests::RUNAWAY_RING.to_string());
     opts.host_args.extend(["--deadline-ms".into(), "200".into(), "--max-memory-mb".into(), "16".into()]);
     let ring = Ring::start_with(opts).await.unwrap();
     let tap = ring.tap().await.unwrap();

@@ -358,3 +358,25 @@ pub async fn traced(ring: &Ring, body: &str) -> (u64, Vec<lwc_wire::events::Hop>
     hops.sort_by(|a, b| b.ttl.cmp(&a.ttl));
     (id, hops, events)
 }
+
+/// A two-host lattice: control injects into `spin`, the runaway component
+/// (tests/ledger.rs, tests/guest_limits.rs).
+pub const RUNAWAY_RING: &str = r#"
+[lattice]
+name = "default"
+
+[hosts.spin]
+[hosts.control]
+
+[components.spin]
+host = "spin"
+wasm = "../target/wasm32-wasip2/release/lwc_runaway.wasm"
+
+[components.control]
+host = "control"
+wasm = "../target/wasm32-wasip2/release/lwc_control.wasm"
+http = "127.0.0.1:30000"
+
+[links.control]
+default = "spin"
+"#;

@@ -216,6 +216,9 @@ impl World {
                 self.crashes.push((now, host));
             }
             Event::Restart { host } => {
+                if self.net.conns[host].up {
+                    return; // overlapping crashes: an earlier restart came first
+                }
                 let seed = self.net.rng.random::<u64>() >> 1;
                 let mut proto = Protocol::new(self.hosts[host].name.clone(), self.policy, seed);
                 let connected = self.net.server_up;
