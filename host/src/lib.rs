@@ -103,8 +103,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let otel = Arc::new(otel::Otel::from_env(&host, component_names)?);
     let conn = Arc::new(ConnState::default());
     let client = connect(&config, conn.clone()).await?;
-    let ledger = Arc::new(ledger::Ledger::new(host.clone(), client.clone(), &lattice_name, otel.clone()));
-    conn.attach(ledger.clone());
     let policy = lattice::HopPolicy {
         timeout: config.hop_timeout(),
         retries: config.hop_retries,
@@ -116,19 +114,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         use std::sync::atomic::Ordering::Relaxed;
         (link_conn.connected.load(Relaxed), link_conn.disconnects.load(Relaxed))
     });
-    let (lattice, acks_rx) = lattice::Lattice::new(client.clone(), &lattice_name, ledger.clone(), policy, link);
-    let chaos = Arc::new(chaos::Chaos::default());
-    let links = links::Links::new(&manifest.links);
-    let ctl = Arc::new(ctl::ControlPlane::new(
-        host.clone(),
-        &lattice_name,
-        client.clone(),
-        &manifest,
-        links.clone(),
-        chaos.clone(),
-        ledger,
-    ));
-    let node = Arc::new(node::Node::new(host.clone(), lattice.clone(), links, chaos.clone(), ctl.clone()));
+    let node::Parts { ledger, lattice, acks_rx, chaos, ctl, node } =
+        node::wire(host.clone(), client.clone(), &manifest, &lattice_name, otel.clone(), policy, link);
+    conn.attach(ledger.clone());
 
     // `tasks` run until the host exits; `serving` (receivers, dispatchers)
     // and `ingress` (HTTP listeners) until it drains.

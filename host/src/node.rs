@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::chaos::Chaos;
 use crate::ctl::ControlPlane;
 use crate::lattice::protocol::Upstream;
-use crate::lattice::{Lattice, OutHop};
+use crate::lattice::{AckRx, HopPolicy, Lattice, LinkProbe, OutHop};
 use crate::ledger::Ledger;
 use crate::links::Links;
 use lwc_wire::events::{Injected, LostReason};
@@ -136,6 +136,37 @@ impl Node {
             .lost(inv.packet, &inv.route, visits, at, reason, detail)
             .await;
     }
+}
+
+/// A host's parts below the node, wired as `lib::run` and the unit tests
+/// both need them.
+pub struct Parts {
+    pub ledger: Arc<Ledger>,
+    pub lattice: Arc<Lattice>,
+    pub acks_rx: AckRx,
+    pub chaos: Arc<Chaos>,
+    pub ctl: Arc<ControlPlane>,
+    pub node: Arc<Node>,
+}
+
+/// Build the ledger, lattice, chaos, links, control plane and node of host
+/// `host` on `lattice_name`, sharing one NATS client.
+pub fn wire(
+    host: Arc<str>,
+    client: async_nats::Client,
+    manifest: &lwc_manifest::Manifest,
+    lattice_name: &str,
+    otel: Arc<crate::otel::Otel>,
+    policy: HopPolicy,
+    link: LinkProbe,
+) -> Parts {
+    let ledger = Arc::new(Ledger::new(host.clone(), client.clone(), lattice_name, otel));
+    let (lattice, acks_rx) = Lattice::new(client.clone(), lattice_name, ledger.clone(), policy, link);
+    let chaos = Arc::new(Chaos::default());
+    let links = Links::new(&manifest.links);
+    let ctl = Arc::new(ControlPlane::new(host.clone(), lattice_name, client, manifest, links.clone(), chaos.clone(), ledger.clone()));
+    let node = Arc::new(Node::new(host, lattice.clone(), links, chaos.clone(), ctl.clone()));
+    Parts { ledger, lattice, acks_rx, chaos, ctl, node }
 }
 
 /// The first of `count` (at least 1) ids after `last`, read from `now` but

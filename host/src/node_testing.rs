@@ -6,11 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::chaos::Chaos;
-use crate::ctl::ControlPlane;
-use crate::lattice::{HopPolicy, Lattice};
-use crate::ledger::Ledger;
-use crate::links::Links;
+use crate::lattice::HopPolicy;
 use crate::node::Node;
 use crate::otel::Otel;
 use lwc_manifest::Manifest;
@@ -38,21 +34,8 @@ pub async fn node(host: &str) -> Arc<Node> {
 /// Host `host` of the ring, exporting through `otel`.
 pub async fn node_with(host: &str, otel: Arc<Otel>) -> Arc<Node> {
     let manifest = ring();
-    let host: Arc<str> = Arc::from(host);
     let client = offline_client().await;
-    let ledger = Arc::new(Ledger::new(host.clone(), client.clone(), &manifest.lattice, otel));
     let link = Box::new(|| (false, 0));
-    let (lattice, _acks) = Lattice::new(client.clone(), &manifest.lattice, ledger.clone(), HopPolicy::default(), link);
-    let chaos = Arc::new(Chaos::default());
-    let links = Links::new(&manifest.links);
-    let ctl = Arc::new(ControlPlane::new(
-        host.clone(),
-        &manifest.lattice,
-        client,
-        &manifest,
-        links.clone(),
-        chaos.clone(),
-        ledger,
-    ));
-    Arc::new(Node::new(host, lattice, links, chaos, ctl))
+    let parts = crate::node::wire(Arc::from(host), client, &manifest, &manifest.lattice, otel, HopPolicy::default(), link);
+    parts.node
 }

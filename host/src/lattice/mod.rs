@@ -14,6 +14,7 @@
 
 mod act;
 mod acker;
+pub use acker::AckRx;
 mod hop;
 pub mod protocol;
 mod receive;
