@@ -3,7 +3,7 @@
 //! computed once when the data changes (never per frame).
 
 use hdrhistogram::Histogram;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use lwc_wire::telemetry;
 
@@ -115,16 +115,33 @@ pub fn buckets(h: &Histogram<u64>, max_bars: usize) -> Vec<Bucket> {
 /// An interval's histogram kept small: only its non-empty buckets.
 type Sparse = Vec<(u64, u64)>;
 
+/// A host's interval counts in a rate while it ended less than this long
+/// ago by the dashboard's clock: one report period (hosts report every
+/// second) plus one of grace for delivery and clock skew. A host omits a
+/// series from an interval that recorded nothing, so an idle series
+/// simply stops arriving: its rate is 0 at most this long after its last
+/// value.
+pub const RATE_NS: u64 = 2_000_000_000;
+
+/// One interval of one series as a host reported it.
+struct Interval {
+    start_ns: u64,
+    end_ns: u64,
+    count: u64,
+    /// Sparse: a full histogram is ~140 KB, a typical interval a few KB.
+    values: Sparse,
+}
+
 /// A series' intervals in the window, their merge, and the whole run.
 pub struct Series {
-    /// (interval end in ns, recorded values and counts), in arrival order.
-    /// Sparse: a full histogram is ~140 KB, a typical interval a few KB.
-    intervals: VecDeque<(u64, Sparse)>,
+    /// In arrival order; several hosts may report the same series.
+    intervals: VecDeque<Interval>,
     pub window: Histogram<u64>,
     pub run: Histogram<u64>,
     pub window_pct: Percentiles,
     pub run_pct: Percentiles,
-    /// Values in the most recent interval, per second (for rates).
+    /// Values per second now: each reporting host's latest interval, summed
+    /// over hosts; 0 once none of them ended within [`RATE_NS`].
     pub last_rate: f64,
 }
 
@@ -145,6 +162,8 @@ impl Default for Series {
 pub struct Stats {
     pub series: BTreeMap<SeriesKey, Series>,
     window_ns: u64,
+    /// The dashboard's clock at the last [`Stats::expire`].
+    now_ns: u64,
     /// Snapshot histograms that could not be merged (out of range).
     pub rejected: u64,
 }
@@ -154,6 +173,7 @@ impl Stats {
         Stats {
             series: BTreeMap::new(),
             window_ns: window_ns.max(1),
+            now_ns: 0,
             rejected: 0,
         }
     }
@@ -171,28 +191,32 @@ impl Stats {
             rebuild(s);
             return;
         }
-        let secs = (end_ns.saturating_sub(start_ns) as f64 / 1e9).max(0.001);
-        s.last_rate = h.len() as f64 / secs;
-        let sparse = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
-        s.intervals.push_back((end_ns, sparse));
+        let values = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
+        s.intervals.push_back(Interval {
+            start_ns,
+            end_ns,
+            count: h.len(),
+            values,
+        });
+        s.last_rate = rate(&s.intervals, self.now_ns);
         s.window_pct = Percentiles::of(&s.window);
         s.run_pct = Percentiles::of(&s.run);
     }
 
-    /// Drop intervals that ended before `now_ns - window`.
+    /// Drop intervals that ended before `now_ns - window`; let the rates of
+    /// series that stopped arriving fall to 0.
     pub fn expire(&mut self, now_ns: u64) {
+        self.now_ns = now_ns;
         let oldest = now_ns.saturating_sub(self.window_ns);
         for s in self.series.values_mut() {
             let before = s.intervals.len();
-            while s.intervals.front().is_some_and(|(end, _)| *end < oldest) {
+            while s.intervals.front().is_some_and(|i| i.end_ns < oldest) {
                 s.intervals.pop_front();
             }
             if s.intervals.len() != before {
                 rebuild(s);
             }
-            if s.intervals.is_empty() {
-                s.last_rate = 0.0;
-            }
+            s.last_rate = rate(&s.intervals, now_ns);
         }
     }
 
@@ -206,10 +230,28 @@ impl Stats {
     }
 }
 
+/// Values per second at `now_ns`: the sum, over the intervals that ended
+/// within [`RATE_NS`], of each one's count over its length, leaving out an
+/// interval its own host has followed with the next one (a host's
+/// intervals chain: each starts where the one before ended). So each host
+/// counts once, with its latest second, and a host whose series stopped
+/// arriving drops out.
+fn rate(intervals: &VecDeque<Interval>, now_ns: u64) -> f64 {
+    let since = now_ns.saturating_sub(RATE_NS);
+    let recent: Vec<&Interval> = intervals.iter().filter(|i| i.end_ns > since).collect();
+    // An empty interval follows nothing (it would otherwise hide itself).
+    let followed: HashSet<u64> = recent.iter().filter(|i| i.end_ns > i.start_ns).map(|i| i.start_ns).collect();
+    recent
+        .iter()
+        .filter(|i| !followed.contains(&i.end_ns))
+        .map(|i| i.count as f64 / (i.end_ns.saturating_sub(i.start_ns) as f64 / 1e9).max(0.001))
+        .sum()
+}
+
 fn rebuild(s: &mut Series) {
     s.window.reset();
-    for (_, sparse) in &s.intervals {
-        for &(value, count) in sparse {
+    for interval in &s.intervals {
+        for &(value, count) in &interval.values {
             // Each was merged once already, so it fits.
             let _ = s.window.record_n(value, count);
         }
@@ -219,3 +261,6 @@ fn rebuild(s: &mut Series) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod rate_tests;
