@@ -100,7 +100,8 @@ impl ProbeComponent {
                 m.overloaded(&self.name);
             }
             if let Some(span) = span {
-                end_span(span, None, Fate::Lost(LostReason::Overloaded, detail));
+                let link = link_in_use(None, false, &hop.inv.route);
+                end_span(span, link, Fate::Lost(LostReason::Overloaded, detail));
             }
             node.lattice.settled(&hop, true).await;
             return;
@@ -124,7 +125,7 @@ impl ProbeComponent {
         // Forwarded: the hop's `done` waits for the next holder to take it.
         let ended = fate.ended();
         if let Some(span) = span {
-            end_span(span, link, fate);
+            end_span(span, link_in_use(link, forwarded, &hop.inv.route), fate);
         }
         node.lattice.settled(&hop, ended).await;
     }
@@ -326,9 +327,20 @@ impl Fate {
     }
 }
 
+/// The link a span names: the one the guest forwarded on (the lattice's
+/// `default` when it named none), or, on a hop that forwarded nothing (the
+/// last, or one that failed first), the packet's route.
+fn link_in_use(link: Option<String>, forwarded: bool, route: &str) -> String {
+    match link {
+        Some(link) => link,
+        None if forwarded => "default".to_string(),
+        None => route.to_string(),
+    }
+}
+
 /// Finish an invocation's span: traps and losses are errors, with why.
-fn end_span(mut span: Running, link: Option<String>, fate: Fate) {
-    span.set(KeyValue::new("lwc.link.name", link.unwrap_or_else(|| "default".to_string())));
+fn end_span(mut span: Running, link: String, fate: Fate) {
+    span.set(KeyValue::new("lwc.link.name", link));
     let (outcome, error) = match fate {
         Fate::Forwarded => ("forwarded", None),
         Fate::Expired => ("expired", None),
@@ -394,3 +406,7 @@ pub async fn run_dispatcher(
 #[cfg(test)]
 #[path = "invoke_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "invoke_link_tests.rs"]
+mod link_tests;
