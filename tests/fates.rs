@@ -194,3 +194,41 @@ async fn a_hop_that_arrives_twice_runs_once() {
     let east = hbs.iter().find(|h| h.host == "east").unwrap();
     assert_eq!(east.counters.rejected.get("rpc-duplicate"), Some(&1));
 }
+
+/// DESIGN's one exception: a packet whose holder and sender die together
+/// gets no fate. It must then show in `/status` as orphaned, counted, and
+/// stay in the book; every other packet still gets exactly one fate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_and_its_sender_dying_together_leave_orphans_counted_not_fates_doubled() {
+    let mut ring = Ring::start_with(quick()).await.unwrap();
+    // Packets linger at north: long past the few milliseconds in which the
+    // host before east hears that east passed them on. Then only east
+    // watches them, and east dies with north.
+    let (status, answer) = ring.request("PUT", "/chaos", br#"{"host":"north","delay_ms":300}"#);
+    assert_eq!(status, 200, "{answer}");
+    let tap = ring.tap().await.unwrap();
+    let ids = inject(&ring, r#"{"ttl":30000,"count":40}"#).await;
+    mid_flight(&ring, "north").await;
+    ring.kill_host("east");
+    ring.kill_host("north");
+    let orphaned = |ledger: &serde_json::Value| ledger["orphaned"].as_u64().unwrap_or(0);
+    let (fated, ledger) = lwc_tests::wait::until_async(Duration::from_secs(90), "every packet fated or orphaned", || {
+        let f = fates(&tap.events());
+        let fated = ids.iter().filter(|id| f.contains_key(id)).count() as u64;
+        let ledger = ring.ledger();
+        let settled = fated + orphaned(&ledger) == ids.len() as u64 && ledger["in_flight"].as_u64() == Some(orphaned(&ledger));
+        Ok(settled.then_some((f, ledger)))
+    })
+    .await
+    .unwrap();
+    eprintln!("settled: {ledger}");
+    let doubled: Vec<_> = fated.iter().filter(|(_, v)| v.len() > 1).collect();
+    assert!(doubled.is_empty(), "at most one fate each: {doubled:#?}");
+    let unfated: Vec<u64> = ids.iter().copied().filter(|id| !fated.contains_key(id)).collect();
+    assert!(!unfated.is_empty(), "most packets were waiting at north when it died: {ledger}");
+    let listed: Vec<u64> = ledger["orphaned_packets"].as_array().unwrap().iter().filter_map(|v| v.as_u64()).collect();
+    assert!(listed.iter().all(|p| unfated.contains(p)), "orphans listed {listed:?} are the unfated {unfated:?}");
+    let lost = ledger["lost_total"].as_u64().unwrap();
+    assert_eq!(ledger["injected"].as_u64(), Some(ledger["expired"].as_u64().unwrap() + lost + orphaned(&ledger)), "{ledger}");
+    assert_no_rejected(&ring);
+}

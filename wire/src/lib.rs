@@ -3,6 +3,7 @@
 //! - [`subjects`]: the NATS subjects, all under `lwc.<lattice>.`
 //! - [`invocation`]: the compact binary frame of one hop, and its headers
 //! - [`acks`]: the batched acknowledgement frame a receiving host sends back
+//! - [`census`]: the control host's "which of these packets do you hold?" (orphans)
 //! - [`events`]: packet lifecycle events (JSON) and the ledger's loss reasons
 //! - [`status`]: heartbeat and health JSON
 //! - [`ctl`]: control-plane changes and state (JSON)
@@ -12,6 +13,7 @@
 //! Nothing here trusts its input: every decoder returns an error, never panics.
 
 pub mod acks;
+pub mod census;
 pub mod ctl;
 pub mod events;
 pub mod invocation;

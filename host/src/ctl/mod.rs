@@ -5,7 +5,9 @@
 //! state to hosts that start late. The control host also originates
 //! changes ([`ControlPlane::set_chaos`], [`ControlPlane::put_link`], …) for
 //! the control component's HTTP API, waits until the live hosts have acked
-//! them, and watches heartbeats and packet events to answer `/status`.
+//! them, and watches heartbeats and packet events to answer `/status`:
+//! [`watch`] keeps them, [`book`] is the ledger book, [`census`] asks the
+//! lattice about packets long in flight (orphans).
 
 use anyhow::{Context, Result};
 use async_nats::{Client, Subject};
@@ -16,13 +18,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::chaos::{Chaos, ChaosSettings};
-use crate::ledger::{Book, Ledger};
+use crate::ledger::Ledger;
+use book::Book;
 use crate::links::Links;
 use crate::manifest::Manifest;
 use lwc_wire::ctl::{self, Ack, Change, ChaosWire, LinkWire, State};
 use lwc_wire::status::Heartbeat;
 use lwc_wire::subjects::{self, is_valid_token};
 
+mod book;
+mod census;
 mod watch;
 
 /// How long the control host waits for hosts to ack a change.

@@ -79,8 +79,13 @@ impl ControlPlane {
         }
     }
 
-    /// Control host: publish the ledger every second on `lwc.<l>.ledger`.
+    /// Control host: publish the ledger every second on `lwc.<l>.ledger`,
+    /// and run the census that finds its orphans.
     pub async fn run_ledger_publisher(self: Arc<Self>) {
+        tokio::join!(self.clone().publish_ledger(), self.run_census());
+    }
+
+    async fn publish_ledger(self: Arc<Self>) {
         let subject = subjects::ledger(&self.lattice);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {

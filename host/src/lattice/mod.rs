@@ -10,10 +10,12 @@
 //! - [`receive`]: invocations in: decode, ask the protocol, ack, queue
 //! - [`act`]: the protocol's actions carried out: publish, ack, ask, answer, lose
 //! - [`acker`]: `done`/`overloaded` acks batched per sending host
-//! - [`tasks`]: the loops: receivers, ack/whohas/answer listeners, the timer
+//! - [`census`]: which packets this host holds, for the control host's census
+//! - [`tasks`]: the loops: receivers, ack/whohas/answer/census listeners, the timer
 
 mod act;
 mod acker;
+mod census;
 pub use acker::AckRx;
 mod hop;
 pub mod protocol;

@@ -18,18 +18,20 @@ use crate::chaos::Chaos;
 const RECEIVE_BATCH: usize = 64;
 
 /// Subscribe and start the lattice's own loops: the acker, the listeners
-/// for acks, questions and answers, and the timer. They run until the host
-/// stops; each ending early is an error for `run` to report.
+/// for acks, questions, answers and the census, and the timer. They run
+/// until the host stops; each ending early is an error for `run` to report.
 pub async fn spawn_tasks(lattice: &Arc<Lattice>, acks_rx: AckRx, tasks: &mut JoinSet<()>) -> Result<()> {
     let client = lattice.client.clone();
     let acks = subscribe(&client, lattice.ack_subject.to_string(), "the ack subject").await?;
     let whohas = subscribe(&client, lattice.whohas_subject.to_string(), "whohas questions").await?;
     let answers = lwc_wire::subjects::answers(&lattice.name, &lattice.me);
     let answers = subscribe(&client, answers, "whohas answers").await?;
+    let census = subscribe(&client, lwc_wire::census::subject(&lattice.name), "census questions").await?;
     tasks.spawn(run_acker(client, lattice.name.clone(), acks_rx));
     tasks.spawn(listen(acks, lattice.clone(), |l, m| async move { l.on_acks(&m.payload).await }));
     tasks.spawn(listen(whohas, lattice.clone(), |l, m| async move { l.on_ask(&m.payload).await }));
     tasks.spawn(listen(answers, lattice.clone(), |l, m| async move { l.on_answer(&m.payload).await }));
+    tasks.spawn(listen(census, lattice.clone(), |l, m| async move { l.on_census(m).await }));
     tasks.spawn(run_timer(lattice.clone()));
     Ok(())
 }

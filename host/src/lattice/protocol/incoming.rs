@@ -123,6 +123,17 @@ impl Incoming {
         }
     }
 
+    /// For the census: `Some(true)` if the packet is here and not passed on,
+    /// `Some(false)` if its fate is known here, `None` otherwise.
+    pub fn holds(&self, packet: u64) -> Option<bool> {
+        let seen = self.packets.get(&packet)?;
+        if seen.ended {
+            Some(false)
+        } else {
+            (!seen.passed).then_some(true)
+        }
+    }
+
     /// What we can say about `packet` at hop ≥ `hops`, if anything.
     pub fn answer(&self, packet: u64, hops: u32) -> Option<Answer> {
         let seen = self.packets.get(&packet)?;

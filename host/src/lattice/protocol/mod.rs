@@ -40,6 +40,7 @@ mod tests;
 use std::sync::Arc;
 
 use lwc_wire::acks::AckStatus;
+use lwc_wire::census::Claims;
 use lwc_wire::events::LostReason;
 pub use lwc_wire::whohas::Answer;
 
@@ -253,6 +254,23 @@ impl<F: Clone> Protocol<F> {
     /// A fate for `packet` was seen on the event stream: answer for it.
     pub fn fate_seen(&mut self, now: Nanos, packet: u64) {
         self.inc.ended(now, packet);
+    }
+
+    /// The census (see `lwc_wire::census`): which of `packets` this host
+    /// holds (received and not passed on, or sent and still watched), and
+    /// which it knows ended.
+    pub fn claims(&self, packets: &[u64]) -> Claims {
+        let watched = self.out.packets();
+        let mut claims = Claims::default();
+        for &p in packets {
+            match self.inc.holds(p) {
+                Some(false) => claims.ended.push(p),
+                Some(true) => claims.held.push(p),
+                None if watched.contains(&p) => claims.held.push(p),
+                None => {}
+            }
+        }
+        claims
     }
 
     /// An ack batch arrived from the receivers of our hops.

@@ -82,6 +82,11 @@ impl<F: Clone> Outgoing<F> {
         self.hops.len()
     }
 
+    /// The packets of the hops we still watch.
+    pub fn packets(&self) -> std::collections::HashSet<u64> {
+        self.hops.values().map(|p| p.key.packet).collect()
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn send(
         &mut self,

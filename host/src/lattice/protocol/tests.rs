@@ -117,3 +117,25 @@ fn an_outage_pauses_give_up_and_resends_on_reconnect() {
     s.tick(62_000 * MS, &mut acts);
     assert_eq!(acts, vec![Action::Unfence { qid, packet: 7 }, Action::Publish { target: peer("c"), frame: 0 }]);
 }
+
+#[test]
+fn the_census_claims_a_packet_while_here_or_watched_and_its_fate_once_ended() {
+    let none = Claims::default();
+    let held = Claims { held: vec![7], ended: vec![] };
+    let mut r: P = Protocol::new(peer("r"), Policy::default(), 1);
+    let mut acts = Vec::new();
+    assert_eq!(r.claims(&[7]), none);
+    r.on_hop(0, &peer("s"), key(1, 1), true, &mut acts);
+    assert_eq!(r.claims(&[7, 8]), held, "running here");
+    let up = Upstream { peer: peer("s"), hop_id: 1 };
+    r.send(1, key(2, 2), peer("c-next"), 0, Some(up), &mut acts);
+    r.settled(2, 1, false, &mut acts);
+    r.on_acks(3, &[(2, AckStatus::Accepted)], &mut acts);
+    assert_eq!(r.claims(&[7]), held, "passed on, but its next holder has not passed it on yet");
+    r.on_acks(4, &[(2, AckStatus::Done)], &mut acts);
+    assert_eq!(r.claims(&[7]), none, "moved two hops on: no longer ours to answer for");
+
+    r.on_hop(5, &peer("s"), key(3, 5), true, &mut acts);
+    r.settled(6, 3, true, &mut acts);
+    assert_eq!(r.claims(&[7]), Claims { held: vec![], ended: vec![7] });
+}
