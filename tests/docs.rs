@@ -41,8 +41,8 @@ fn run_help(bin: &Path, args: &[&str]) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-/// Every binary's `--help` (and each `lwc` command's), and scripts/*.sh.
-fn help_and_scripts() -> String {
+/// Every binary's `--help`, and each `lwc` command's.
+fn helps() -> String {
     let mut all = String::new();
     for name in BINARIES {
         let bin = release_dir().join(name);
@@ -60,16 +60,18 @@ fn help_and_scripts() -> String {
         }
         all.push_str(&help);
     }
+    all
+}
+
+/// The text of scripts/*.sh.
+fn scripts() -> String {
     let mut scripts: Vec<_> = std::fs::read_dir(root().join("scripts"))
         .expect("scripts/")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "sh"))
         .collect();
     scripts.sort();
-    for script in scripts {
-        all.push_str(&std::fs::read_to_string(&script).expect("a script reads"));
-    }
-    all
+    scripts.iter().map(|s| std::fs::read_to_string(s).expect("a script reads")).collect::<Vec<_>>().join("\n")
 }
 
 /// `"LWC_…"` string literals in the workspace's Rust sources: variables
@@ -131,7 +133,7 @@ fn fail_with(what: &str, failures: &[String]) {
 
 #[test]
 fn every_flag_and_variable_the_manual_names_exists() {
-    let known_text = help_and_scripts();
+    let known_text = format!("{}\n{}", helps(), scripts());
     let known_flags: HashSet<String> = docs::flags(&known_text).into_iter().collect();
     let mut known_vars: HashSet<String> = docs::lwc_vars(&known_text).into_iter().collect();
     known_vars.extend(variables_in_code());
@@ -156,6 +158,25 @@ fn every_flag_and_variable_the_manual_names_exists() {
         }
     }
     fail_with("flags or variables the manual names do not exist", &failures);
+}
+
+/// The reference is complete: every flag of every binary's `--help`, and
+/// every `LWC_*` variable a `--help` or a script's comments name, is in it.
+#[test]
+fn the_reference_lists_every_flag_and_variable() {
+    let reference = std::fs::read_to_string(root().join("docs/reference.md")).expect("docs/reference.md");
+    let listed_flags: HashSet<String> = docs::flags(&reference).into_iter().collect();
+    let listed_vars: HashSet<String> = docs::lwc_vars(&reference).into_iter().collect();
+    let helps = helps();
+    let comments: String = scripts().lines().filter(|l| l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n");
+    let mut failures = BTreeSet::new();
+    for flag in docs::flags(&helps).into_iter().filter(|f| !listed_flags.contains(f)) {
+        failures.insert(format!("docs/reference.md: {flag} (in a --help) is not listed"));
+    }
+    for var in docs::lwc_vars(&format!("{helps}\n{comments}")).into_iter().filter(|v| !v.ends_with('_') && !listed_vars.contains(v)) {
+        failures.insert(format!("docs/reference.md: {var} (in a --help or a script's comments) is not listed"));
+    }
+    fail_with("flags or variables are missing from the reference", &failures.into_iter().collect::<Vec<_>>());
 }
 
 fn check_link(doc: &Doc, no: usize, target: &str, root: &Path, failures: &mut Vec<String>) {
