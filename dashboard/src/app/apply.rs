@@ -5,6 +5,9 @@
 //! topology for a rebuild on the next tick.
 
 use super::*;
+use hdrhistogram::Histogram;
+use lwc_wire::events::PacketEvent;
+use lwc_wire::status::Heartbeat;
 
 impl App {
     pub(super) fn host_mut(&mut self, name: &str) -> &mut HostView {

@@ -3,7 +3,15 @@
 //! small intent methods ([`intents`]); those that need the HTTP API return
 //! a [`Command`] for the HTTP worker. What runs ([`topology`]) is rebuilt
 //! from heartbeats and the live link table on the tick after it changes.
+//!
+//! - [`update`]: what producers send (and the feed's own counters)
+//! - [`api`]: the HTTP API's types: chaos, links, the commands sent
+//! - [`apply`], [`intents`]: updates folded in, keys turned into commands
+//! - the views' state: [`hosts`], [`history`], [`hoplog`], [`packets`],
+//!   [`lab`], [`topology`]
 
+mod api;
+pub use api::{Chaos, ChaosPatch, Command, InjectSettings, Link};
 mod apply;
 pub mod history;
 mod intents;
@@ -13,9 +21,9 @@ pub mod hosts;
 pub mod lab;
 pub mod packets;
 pub mod topology;
+mod update;
+pub use update::{Conn, FeedStats, HttpError, HttpUpdate, Telemetry, Update};
 
-use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::config::Config;
@@ -23,183 +31,8 @@ use crate::stats::{SeriesKey, Stats};
 use history::History;
 use hoplog::{HopLog, Line};
 use hosts::{HostView, Ledger};
-use lwc_wire::events::PacketEvent;
-use lwc_wire::status::{Counters, Heartbeat};
-use lwc_wire::telemetry::GuestLog;
 use packets::Packets;
 use topology::Topology;
-
-/// State of the NATS connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Conn {
-    Connecting,
-    Connected,
-    Disconnected,
-}
-
-/// One host's telemetry snapshot, histograms decoded.
-#[derive(Debug, Clone)]
-pub struct Telemetry {
-    pub host: String,
-    pub seq: u64,
-    pub start_ns: u64,
-    pub end_ns: u64,
-    pub counters: Counters,
-    pub series: Vec<(SeriesKey, Histogram<u64>)>,
-    pub logs: Vec<GuestLog>,
-    pub logs_dropped: u64,
-}
-
-/// Chaos settings of one host, as `GET /chaos` lists them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Chaos {
-    pub trap: u8,
-    pub delay_ms: u32,
-    pub jitter_ms: u32,
-    pub drop: u8,
-    pub down_s: u32,
-}
-
-impl Chaos {
-    pub fn is_calm(&self) -> bool {
-        *self == Chaos::default()
-    }
-}
-
-/// A link of the live table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Link {
-    pub source: String,
-    pub name: String,
-    pub target: String,
-}
-
-/// What an HTTP call came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HttpError {
-    /// `404`: the API has no such endpoint (no control plane yet).
-    NotFound,
-    /// Nothing answered (connection refused, timeout).
-    Unreachable(String),
-    /// Any other status, with the answer's `error` if it had one.
-    Status(u16, String),
-    /// A `200` whose body made no sense.
-    BadAnswer(String),
-}
-
-impl std::fmt::Display for HttpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HttpError::NotFound => f.write_str("404 not found"),
-            HttpError::Unreachable(e) => write!(f, "unreachable: {e}"),
-            HttpError::Status(s, e) => write!(f, "{s}: {e}"),
-            HttpError::BadAnswer(e) => write!(f, "bad answer: {e}"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HttpUpdate {
-    /// `GET /chaos` (or the answer of a `PUT /chaos`).
-    Chaos(Result<BTreeMap<String, Chaos>, HttpError>),
-    /// The answer of a `PUT /chaos` this dashboard sent for `host`.
-    ChaosSet {
-        host: String,
-        result: Result<BTreeMap<String, Chaos>, HttpError>,
-    },
-    Links(Result<Vec<Link>, HttpError>),
-    /// `POST /packets`: how many packets were injected.
-    Injected(Result<usize, HttpError>),
-}
-
-/// Everything a producer can tell the app.
-#[derive(Debug, Clone)]
-pub enum Update {
-    Conn(Conn),
-    /// An error the NATS server reported (e.g. authorization).
-    ServerError(String),
-    SlowConsumer,
-    Telemetry(Box<Telemetry>),
-    Heartbeat(Box<Heartbeat>),
-    /// A packet event and the local wall-clock ns it arrived at.
-    Event(Box<PacketEvent>, u64),
-    /// A control-plane change (`lwc.<l>.ctl.links` / `.chaos`) and when it
-    /// arrived.
-    Ctl(Box<lwc_wire::ctl::Change>, u64),
-    /// A report of the running experiment (`lwc.<l>.lab.status`) and when it
-    /// arrived.
-    Lab(Box<lab::LabStatus>, u64),
-    /// Something to say on the status line (e.g. how an experiment ended).
-    Note(String),
-    Http(HttpUpdate),
-}
-
-/// Counters the feed keeps outside the channel (so a flood cannot hide them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FeedStats {
-    /// Messages dropped because the UI was behind (channel full).
-    pub behind: u64,
-    /// Messages that did not decode, by subject kind.
-    pub garbage_telemetry: u64,
-    pub garbage_heartbeat: u64,
-    pub garbage_events: u64,
-    pub garbage_ctl: u64,
-    pub garbage_lab: u64,
-}
-
-impl FeedStats {
-    pub fn garbage(&self) -> u64 {
-        self.garbage_telemetry + self.garbage_heartbeat + self.garbage_events + self.garbage_ctl + self.garbage_lab
-    }
-}
-
-/// What `i` sends to `POST /packets`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct InjectSettings {
-    pub ttl: u64,
-    pub chaos: u16,
-    pub route: String,
-    pub count: u32,
-    pub trace: bool,
-}
-
-impl Default for InjectSettings {
-    fn default() -> Self {
-        InjectSettings {
-            ttl: 100,
-            chaos: 0,
-            route: "default".into(),
-            count: 1,
-            trace: false,
-        }
-    }
-}
-
-/// A change to one host's chaos: `None` fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ChaosPatch {
-    pub host: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trap: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delay_ms: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jitter_ms: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub drop: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub down_s: Option<u32>,
-}
-
-/// Work for the HTTP worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    Inject(InjectSettings),
-    SetChaos(ChaosPatch),
-    /// `scripts/experiment.sh file` in `root`.
-    RunExperiment { root: std::path::PathBuf, file: std::path::PathBuf },
-}
 
 /// Whether the control plane's chaos API answers.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 use super::*;
 use crate::testing::*;
-use lwc_wire::events::{Hop, HopOutcome, Injected, Lost, LostReason};
+use lwc_wire::events::{Hop, HopOutcome, Injected, Lost, LostReason, PacketEvent};
+use lwc_wire::status::Counters;
 
 #[test]
 fn telemetry_feeds_series_rates_and_ledger() {
