@@ -13,9 +13,12 @@ pub struct Config {
     #[arg(long, value_name = "PATH")]
     pub manifest: PathBuf,
 
-    /// Which host of the manifest this process is.
-    #[arg(long, value_name = "NAME")]
-    pub host: String,
+    /// Which host of the manifest to run. Repeat it (or give a comma list)
+    /// to run several hosts in this process: they share one engine and one
+    /// compiled copy of each component, and each is its own lattice member
+    /// (its own NATS connection, heartbeat, counters, chaos).
+    #[arg(long = "host", value_name = "NAME", required = true, value_delimiter = ',')]
+    pub hosts: Vec<String>,
 
     /// NATS server URL.
     #[arg(long, env = "LWC_NATS_URL", default_value = "nats://127.0.0.1:4222")]
@@ -104,8 +107,16 @@ pub struct Config {
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
     pub guest_threads: u16,
 
-    /// Create this file once the host is connected and serving: its pid on
-    /// the first line, then `http=ADDR` for each HTTP listener it bound.
+    /// Keep compiled components in this directory and load them from there
+    /// next time (skipping Cranelift): an entry is keyed by the wasm's bytes
+    /// and the engine's settings; a damaged or stale one is compiled again.
+    /// Off unless given (`lwc up` passes one under the ring's state dir).
+    #[arg(long, env = "LWC_COMPILE_CACHE", value_name = "DIR")]
+    pub compile_cache: Option<PathBuf>,
+
+    /// Create this file once the host (every host of the process) is
+    /// connected and serving: its pid on the first line, then `http=ADDR`
+    /// for each HTTP listener it bound.
     /// Written whole (temporary file, then rename); removed when it stops.
     #[arg(long, value_name = "PATH")]
     pub ready_file: Option<PathBuf>,
@@ -169,8 +180,19 @@ mod tests {
     }
 
     #[test]
+    fn host_repeats_or_takes_a_comma_list() {
+        let c = parse(&["--host", "south,east", "--host", "west"]).unwrap();
+        assert_eq!(c.hosts, ["north", "south", "east", "west"]);
+        assert_eq!(c.compile_cache, None);
+        let c = parse(&["--compile-cache", "/tmp/cc"]).unwrap();
+        assert_eq!(c.compile_cache.as_deref(), Some(std::path::Path::new("/tmp/cc")));
+    }
+
+    #[test]
     fn manifest_and_host_are_required() {
         let err = Config::try_parse_from(["lwc-host", "--host", "north"]).unwrap_err().to_string();
         assert!(err.contains("--manifest"), "{err}");
+        let err = Config::try_parse_from(["lwc-host", "--manifest", "m.toml"]).unwrap_err().to_string();
+        assert!(err.contains("--host"), "{err}");
     }
 }

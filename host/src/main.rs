@@ -15,7 +15,10 @@ fn main() -> std::process::ExitCode {
     let config = lwc_host::config::Config::parse();
     // The lattice (NATS in/out, acks, retries) gets one thread when guests
     // have threads of their own (see `runtime::Runtime::guests`).
+    // A process of several hosts runs each on a runtime of its own
+    // (`lwc_host::process`): this one only watches them.
     let lattice_threads = match (config.threads, config.guest_threads()) {
+        _ if config.hosts.len() > 1 => 1,
         (0, 0) => std::thread::available_parallelism().map_or(2, |n| n.get()),
         (0, _) => 1,
         (n, _) => usize::from(n),

@@ -6,11 +6,13 @@
 //! beyond what is `pub` here.
 //!
 //! - [`runtime`]: wasmtime engine, linkers, pooled and limited stores
+//! - [`cache`]: compiled components on disk (`--compile-cache`)
 //! - [`bindings`]: WIT bindings for the probe and control worlds
 //! - [`imports`]: host side of the guests' imports (`process`, logging,
 //!   the control plane), forwarding through the node
 
 pub mod bindings;
+pub mod cache;
 pub mod imports;
 pub mod runtime;
 

@@ -1,15 +1,19 @@
 //! The wasmtime side: one engine with the pooling allocator, linkers for the
 //! probe and control worlds, and a fresh, bounded `Store` per invocation.
 //!
-//! Built once at start ([`Runtime::new`], [`Runtime::load_probe`]), used per
-//! call ([`Runtime::store`]). Every store is limited in memory and instances
-//! and carries an epoch deadline; a background thread ticks the epoch.
+//! Built once per process, however many hosts it runs ([`Runtime::new`],
+//! [`Runtime::load_probe`]): each component is compiled once (or loaded from
+//! the [`CompileCache`]) and shared by every host that runs it. Used per call
+//! ([`Runtime::store`]). Every store is limited in memory and instances and
+//! carries an epoch deadline; a background thread ticks the epoch.
 
 use anyhow::Result;
 // wasmtime has its own error type; its `Context` adds context to it.
 use wasmtime::error::Context as _;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{
@@ -21,6 +25,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::wasm::bindings::probe::ProbePre;
+use crate::wasm::cache::CompileCache;
 use crate::wasm::imports::GuestCtx;
 
 /// How long one epoch tick is; deadlines are whole ticks.
@@ -100,6 +105,9 @@ pub struct Runtime {
     control_linker: Linker<HostState>,
     limits: Limits,
     epoch_stop: Arc<AtomicBool>,
+    /// Compiled components by (canonical) path: one copy per process.
+    components: Mutex<HashMap<PathBuf, Component>>,
+    cache: Option<CompileCache>,
 }
 
 impl Runtime {
@@ -134,7 +142,19 @@ impl Runtime {
             control_linker,
             limits,
             epoch_stop,
+            components: Mutex::new(HashMap::new()),
+            cache: None,
         })
+    }
+
+    /// Keep compiled components in `dir` ([`CompileCache`]) from now on.
+    pub fn use_compile_cache(&mut self, dir: &Path) -> Result<()> {
+        self.cache = Some(CompileCache::open(dir)?);
+        Ok(())
+    }
+
+    pub fn compile_cache(&self) -> Option<&CompileCache> {
+        self.cache.as_ref()
     }
 
     /// Where guest invocations are spawned.
@@ -145,19 +165,36 @@ impl Runtime {
         }
     }
 
-    fn compile(&self, wasm: &std::path::Path) -> Result<Component> {
-        let component = Component::from_file(&self.engine, wasm).with_context(|| {
+    /// The compiled component of `wasm`: the one this process already has,
+    /// else from the compile cache, else compiled now.
+    pub fn component(&self, wasm: &Path) -> Result<Component> {
+        let not_loaded = |e: &dyn std::fmt::Display| {
             format!(
-                "cannot load component {} (build it with `cargo build --release --target wasm32-wasip2`)",
+                "cannot load component {} (build it with `cargo build --release --target wasm32-wasip2`): {e}",
                 wasm.display()
             )
-        })?;
+        };
+        let path = wasm.canonicalize().map_err(|e| anyhow::anyhow!(not_loaded(&e)))?;
+        let mut components = self.components.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = components.get(&path) {
+            return Ok(c.clone());
+        }
+        let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!(not_loaded(&e)))?;
+        let compile = || -> Result<Component> {
+            let c = Component::new(&self.engine, &bytes).map_err(|e| anyhow::anyhow!(not_loaded(&format!("{e:#}"))))?;
+            Ok(c)
+        };
+        let component = match &self.cache {
+            Some(cache) => cache.load(&self.engine, &path, &bytes, compile)?,
+            None => compile()?,
+        };
+        components.insert(path, component.clone());
         Ok(component)
     }
 
     /// Compile and pre-instantiate a probe-world component.
     pub fn load_probe(&self, wasm: &std::path::Path) -> Result<ProbePre<HostState>> {
-        let component = self.compile(wasm)?;
+        let component = self.component(wasm)?;
         let pre = self
             .probe_linker
             .instantiate_pre(&component)
@@ -169,7 +206,7 @@ impl Runtime {
 
     /// Compile and pre-instantiate a `wasi:http` control component.
     pub fn load_http(&self, wasm: &std::path::Path) -> Result<ProxyPre<HostState>> {
-        let component = self.compile(wasm)?;
+        let component = self.component(wasm)?;
         let pre = self
             .control_linker
             .instantiate_pre(&component)
