@@ -1,18 +1,20 @@
 //! The manual cannot drift: every `--flag` and `LWC_*` variable that
-//! README.md and docs/*.md name exists, every relative link resolves (and
-//! its anchor, in a markdown file), and every call in docs/reference.md's
-//! table answers a real ring with the status the table gives. Each test
-//! lists every failure at once, as `file:line: what`.
+//! README.md and docs/*.md name exists (a flag given to one of our
+//! commands is that command's), docs/reference.md lists every flag and
+//! variable there is, every relative link resolves (and its anchor, in a
+//! markdown file), and every call in docs/reference.md's table answers a
+//! real ring with the status the table gives. Each test lists every
+//! failure at once, as `file:line: what`.
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use lwc_testkit::host::{wait_ready, HostCmd};
 use lwc_tests::docs::{self, Doc};
+use lwc_tests::helps::{markdown_names, unquoted, variables_in_code, Helps};
 use lwc_tests::{host_bin, release_dir, ring_manifest, wait, Nats, Ring};
 
 /// Programs that are not ours: their flags are theirs (`cargo --release`,
@@ -24,83 +26,15 @@ const OUTSIDE: &[&str] = &[
     "python3", "xargs", "ssh", "bash", "sh", "wasm-tools", "shellcheck",
 ];
 
-/// Our binaries, whose `--help` the flags must be in.
-const BINARIES: &[&str] = &["lwc-host", "lwc-dash", "lwc", "lwc-lab", "lwc-bench"];
-
 fn root() -> std::path::PathBuf {
     lwc_testkit::project_root()
 }
 
-fn run_help(bin: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin)
-        .args(args)
-        .arg("--help")
-        .env_remove("LWC_DIR")
-        .output()
-        .unwrap_or_else(|e| panic!("{} {args:?} --help: {e}", bin.display()));
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-/// Every binary's `--help`, and each `lwc` command's.
-fn helps() -> String {
-    let mut all = String::new();
-    for name in BINARIES {
-        let bin = release_dir().join(name);
-        if !bin.exists() {
-            // lwc-bench is built by scripts/bench.sh only; the rest always.
-            assert!(*name == "lwc-bench", "{} is missing: cargo build --release", bin.display());
-            continue;
-        }
-        let help = run_help(&bin, &[]);
-        if *name == "lwc" {
-            let commands = help.split("Commands:").nth(1).unwrap_or("").split("Options:").next().unwrap_or("");
-            for cmd in commands.lines().filter_map(|l| l.split_whitespace().next()).filter(|c| *c != "help") {
-                all.push_str(&run_help(&bin, &[cmd]));
-            }
-        }
-        all.push_str(&help);
-    }
-    all
-}
-
-/// The text of scripts/*.sh.
-fn scripts() -> String {
-    let mut scripts: Vec<_> = std::fs::read_dir(root().join("scripts"))
-        .expect("scripts/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "sh"))
-        .collect();
-    scripts.sort();
-    scripts.iter().map(|s| std::fs::read_to_string(s).expect("a script reads")).collect::<Vec<_>>().join("\n")
-}
-
-/// `"LWC_…"` string literals in the workspace's Rust sources: variables
-/// read by code that has no `--help` (the simulation's `LWC_SIM_SEED`).
-fn variables_in_code() -> HashSet<String> {
-    let mut found = HashSet::new();
-    let mut stack = vec![root()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if path.is_dir() && !name.starts_with('.') && name != "target" {
-                stack.push(path);
-            } else if name.ends_with(".rs") {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                for var in docs::lwc_vars(&text) {
-                    if text.contains(&format!("\"{var}\"")) {
-                        found.insert(var);
-                    }
-                }
-            }
-        }
-    }
-    found
-}
-
 /// The `--flag`s of ours on a line: prose, code spans and code lines,
-/// leaving out commands of [`OUTSIDE`] programs.
-fn our_flags(line: &docs::Line) -> Vec<String> {
+/// leaving out commands of [`OUTSIDE`] programs. A flag comes with the
+/// command it is given to, when that is one of ours (and the flag is not
+/// inside a quoted value): it must be that command's.
+fn our_flags(line: &docs::Line, helps: &Helps) -> Vec<(String, Option<(String, HashSet<String>)>)> {
     let mut code = Vec::new();
     let mut out = Vec::new();
     if line.fenced {
@@ -108,19 +42,28 @@ fn our_flags(line: &docs::Line) -> Vec<String> {
     } else {
         let (spans, prose) = docs::code_spans(&line.text);
         code.extend(spans);
-        out.extend(docs::flags(&prose));
+        out.extend(docs::flags(&prose).into_iter().map(|f| (f, None)));
     }
     for piece in code {
         for command in docs::commands(&piece) {
             let command = command.trim_start_matches('#').trim().to_string();
             let program = docs::program(&command).map(|p| p.rsplit('/').next().unwrap_or(p));
-            match program {
-                Some(p) if OUTSIDE.contains(&p) => {
-                    if let Some((_, ours)) = command.split_once(" -- ") {
-                        out.extend(docs::flags(ours));
+            if program.is_some_and(|p| OUTSIDE.contains(&p)) {
+                // `cargo run -p lwc-host -- --flag`: after `--`, ours.
+                if let Some((_, ours)) = command.split_once(" -- ") {
+                    out.extend(docs::flags(ours).into_iter().map(|f| (f, None)));
+                }
+                continue;
+            }
+            match helps.scope(&command) {
+                Some(scope) => {
+                    let bare: HashSet<String> = docs::flags(&unquoted(&command)).into_iter().collect();
+                    for flag in docs::flags(&command) {
+                        let scoped = bare.contains(&flag).then(|| scope.clone());
+                        out.push((flag, scoped));
                     }
                 }
-                _ => out.extend(docs::flags(&command)),
+                None => out.extend(docs::flags(&command).into_iter().map(|f| (f, None))),
             }
         }
     }
@@ -133,17 +76,23 @@ fn fail_with(what: &str, failures: &[String]) {
 
 #[test]
 fn every_flag_and_variable_the_manual_names_exists() {
-    let known_text = format!("{}\n{}", helps(), scripts());
-    let known_flags: HashSet<String> = docs::flags(&known_text).into_iter().collect();
+    let helps = Helps::read(&release_dir(), &root());
+    let known_text = format!("{}\n{}", helps.binaries(), helps.scripts());
+    let known_flags = helps.all_flags();
     let mut known_vars: HashSet<String> = docs::lwc_vars(&known_text).into_iter().collect();
-    known_vars.extend(variables_in_code());
+    known_vars.extend(variables_in_code(&root()));
     let mut failures = Vec::new();
     for doc in docs::manual(&root()) {
         for line in docs::lines(&doc.text) {
             let mut seen = BTreeSet::new();
-            for flag in our_flags(&line) {
-                if !known_flags.contains(&flag) && seen.insert(flag.clone()) {
-                    failures.push(format!("{}:{}: {flag} is in no binary's --help and no scripts/*.sh", doc.name, line.no));
+            for (flag, scope) in our_flags(&line, &helps) {
+                let failure = match scope {
+                    Some((name, flags)) if !flags.contains(&flag) => format!("{flag} is not a flag of {name} (see its --help)"),
+                    None if !known_flags.contains(&flag) => format!("{flag} is in no binary's --help and no scripts/*.sh"),
+                    _ => continue,
+                };
+                if seen.insert(flag.clone()) {
+                    failures.push(format!("{}:{}: {failure}", doc.name, line.no));
                 }
             }
             for var in docs::lwc_vars(&line.text) {
@@ -167,13 +116,13 @@ fn the_reference_lists_every_flag_and_variable() {
     let reference = std::fs::read_to_string(root().join("docs/reference.md")).expect("docs/reference.md");
     let listed_flags: HashSet<String> = docs::flags(&reference).into_iter().collect();
     let listed_vars: HashSet<String> = docs::lwc_vars(&reference).into_iter().collect();
-    let helps = helps();
-    let comments: String = scripts().lines().filter(|l| l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n");
+    let helps = Helps::read(&release_dir(), &root());
+    let comments: String = helps.scripts().lines().filter(|l| l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n");
     let mut failures = BTreeSet::new();
-    for flag in docs::flags(&helps).into_iter().filter(|f| !listed_flags.contains(f)) {
+    for flag in helps.binary_flags().into_iter().filter(|f| !listed_flags.contains(f)) {
         failures.insert(format!("docs/reference.md: {flag} (in a --help) is not listed"));
     }
-    for var in docs::lwc_vars(&format!("{helps}\n{comments}")).into_iter().filter(|v| !v.ends_with('_') && !listed_vars.contains(v)) {
+    for var in docs::lwc_vars(&format!("{}\n{comments}", helps.binaries())).into_iter().filter(|v| !v.ends_with('_') && !listed_vars.contains(v)) {
         failures.insert(format!("docs/reference.md: {var} (in a --help or a script's comments) is not listed"));
     }
     fail_with("flags or variables are missing from the reference", &failures.into_iter().collect::<Vec<_>>());
@@ -201,24 +150,6 @@ fn check_link(doc: &Doc, no: usize, target: &str, root: &Path, failures: &mut Ve
     if !docs::anchors(&text).contains(&anchor.to_lowercase()) {
         failures.push(format!("{}:{no}: link {target}: no heading or anchor #{anchor} in {}", doc.name, file.display()));
     }
-}
-
-/// Names of the markdown files in the repository (not under target/).
-fn markdown_names(root: &Path) -> HashSet<String> {
-    let mut names = HashSet::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-            if path.is_dir() && !name.starts_with('.') && name != "target" {
-                stack.push(path);
-            } else if name.ends_with(".md") {
-                names.insert(name);
-            }
-        }
-    }
-    names
 }
 
 /// A `something.md` the text names, as a link or not, is in the

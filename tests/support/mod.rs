@@ -10,6 +10,7 @@
 //! Build first (`scripts/test.sh` does): `. scripts/lib.sh && build_all`.
 
 pub mod docs;
+pub mod helps;
 pub mod otlp;
 
 use anyhow::{Context, Result};
