@@ -85,6 +85,21 @@ impl Nats {
     }
 }
 
+/// Return once the server has handled everything `client` sent before,
+/// its subscriptions above all. `flush` is not enough: it only writes the
+/// client's buffer out, so another connection's publish can still reach
+/// the server before a subscription flushed a moment earlier.
+pub async fn round_trip(client: &async_nats::Client) -> Result<()> {
+    let inbox = client.new_inbox();
+    let mut sub = client.subscribe(inbox.clone()).await?;
+    client.publish(inbox, Vec::new().into()).await?;
+    match tokio::time::timeout(START_WITHIN, futures::StreamExt::next(&mut sub)).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => bail!("the connection closed during a round trip"),
+        Err(_) => bail!("no round trip to the nats-server within {START_WITHIN:?}"),
+    }
+}
+
 /// Start a server (on `port`, or one it picks) and wait until its ports
 /// file names the port it listens on.
 fn spawn(bin: &Path, conf: &Path, ports_dir: &Path, port: Option<u16>) -> Result<(Proc, u16)> {
@@ -152,5 +167,20 @@ mod tests {
         nats.restart().unwrap();
         assert_eq!(nats.port(), port);
         nats.client().await.unwrap().flush().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn after_a_round_trip_a_subscription_hears_other_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let nats = Nats::start(dir.path()).unwrap();
+        let (a, b) = (nats.client().await.unwrap(), nats.client().await.unwrap());
+        for n in 0..20 {
+            let subject = format!("t.{n}");
+            let mut sub = a.subscribe(subject.clone()).await.unwrap();
+            round_trip(&a).await.unwrap();
+            b.publish(subject, "x".into()).await.unwrap();
+            let got = tokio::time::timeout(START_WITHIN, futures::StreamExt::next(&mut sub)).await;
+            assert!(matches!(got, Ok(Some(_))), "message {n} missed");
+        }
     }
 }
