@@ -21,6 +21,10 @@ mod hop;
 pub mod protocol;
 mod receive;
 mod tasks;
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
 
 use async_nats::{Client, Subject};
 use bytes::Bytes;
