@@ -43,7 +43,13 @@ pub async fn kill(ctx: &Ctx, host: &str) -> Result<i32> {
     };
     let neighbours = packed_with(ctx, host, pid);
     if !neighbours.is_empty() {
-        crate::packed::drop_host(ctx, host, pid, &neighbours).await?;
+        let dropped = crate::packed::drop_host(ctx, host, pid, &neighbours).await?;
+        // The process lives on for its neighbours; this host is no longer in it.
+        state::remove_pid(&ctx.state, host);
+        if !dropped {
+            eprintln!("lwc: {host} had already left pid {pid} (nobody answers for it on the lattice)");
+            return Ok(0);
+        }
         eprintln!("lwc: killed {host} (dropped from pid {pid}, which still runs {})", neighbours.join(", "));
         return Ok(0);
     }
@@ -73,6 +79,7 @@ pub async fn start(ctx: &Ctx, host: &str, args: &HostArgs, signals: &mut Signals
             procs::stop_all(&[Running { name: host.into(), pid }], signals).await;
         } else {
             crate::packed::drop_host(ctx, host, pid, &neighbours).await?;
+            state::remove_pid(&ctx.state, host);
         }
     }
     // A host started again runs in a process of its own, whatever its
