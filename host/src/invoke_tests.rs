@@ -51,6 +51,7 @@ fn wasm(name: &str) -> std::path::PathBuf {
 /// East's `east`, running `guest`, fed by its receiver, and what the
 /// test hears: acks to control, hops to north, the packet events.
 struct East {
+    node: Arc<Node>,
     live: Live,
     rt: Runtime,
     probe: ProbeComponent,
@@ -62,7 +63,13 @@ struct East {
 
 impl East {
     async fn start(guest: &str) -> East {
-        let mut live = Live::start("east", HopPolicy::default()).await;
+        let server = live::Server::start().await;
+        let manifest = crate::node::testing::ring();
+        let otel = Arc::new(crate::otel::Otel::disabled());
+        let (client, probe) = (server.client.clone(), server.probe());
+        let parts = crate::node::wire(Arc::from("east"), client, &manifest, live::LATTICE, otel, HopPolicy::default(), probe);
+        let node = parts.node;
+        let mut live = Live::around(server, parts.lattice, parts.acks_rx, parts.chaos).await;
         let limits = crate::wasm::runtime::Limits {
             max_memory: 16 << 20,
             deadline: Duration::from_millis(100),
@@ -76,6 +83,7 @@ impl East {
         let events = live.events().await;
         East {
             probe: ProbeComponent::new(Arc::from("east"), pre, 1),
+            node,
             live,
             rt,
             queue,
@@ -86,7 +94,7 @@ impl East {
     }
 
     fn node(&self) -> &Arc<Node> {
-        &self.live.node
+        &self.node
     }
 
     /// Hop `hop_id` of `packet` from control, as east's receiver takes it.
@@ -98,7 +106,7 @@ impl East {
 
     async fn run(&mut self, hop: &live::Hop) {
         let inbound = self.take(hop).await;
-        self.probe.run(&self.rt, &self.live.node, inbound).await;
+        self.probe.run(&self.rt, &self.node, inbound).await;
     }
 
     /// The next fate published (hop events skipped).
@@ -244,7 +252,7 @@ async fn a_hop_that_waited_too_long_is_lost_as_overloaded_without_running() {
     let mut inbound = east.take(&hop(1, 100, 3)).await;
     let half = east.node().lattice.policy().finish_timeout / 2;
     inbound.accepted_at = Instant::now().checked_sub(half).expect("an instant that long ago");
-    east.probe.run(&east.rt, &east.live.node, inbound).await;
+    east.probe.run(&east.rt, &east.node, inbound).await;
     let lost = east.lost().await;
     assert_eq!((lost.packet, lost.reason, lost.hops), (100, LostReason::Overloaded, 1));
     assert!(lost.detail.starts_with("east queued the hop for "), "{}", lost.detail);
@@ -256,13 +264,13 @@ async fn a_hop_that_waited_too_long_is_lost_as_overloaded_without_running() {
 async fn settling_a_return_with_ttl_left_and_no_forward_is_not_forwarded() {
     let mut east = East::start("lwc_probe").await;
     let inbound = east.take(&hop(1, 100, 3)).await;
-    let fate = east.probe.settle(&east.live.node, &inbound, Outcome::Ok, false).await;
+    let fate = east.probe.settle(&east.node, &inbound, Outcome::Ok, false).await;
     assert!(matches!(&fate, Fate::Lost(LostReason::NotForwarded, d) if d == "east returned with ttl 3 without forwarding"));
     let lost = east.lost().await;
     assert_eq!((lost.packet, lost.reason, lost.hops), (100, LostReason::NotForwarded, 2));
     // Forwarded, trapped or not: nothing is published, the next holder decides.
-    let fate = east.probe.settle(&east.live.node, &inbound, Outcome::Trap("boom".into()), true).await;
+    let fate = east.probe.settle(&east.node, &inbound, Outcome::Trap("boom".into()), true).await;
     assert!(matches!(&fate, Fate::TrappedAfterForward(m) if m == "boom"));
-    assert!(matches!(east.probe.settle(&east.live.node, &inbound, Outcome::Timeout, true).await, Fate::Forwarded));
+    assert!(matches!(east.probe.settle(&east.node, &inbound, Outcome::Timeout, true).await, Fate::Forwarded));
     east.then_only_the_marker().await;
 }

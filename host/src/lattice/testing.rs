@@ -1,7 +1,8 @@
 //! A lattice on a real nats-server, for the unit tests of the shell and of
-//! `invoke`: one host of `scripts/ring.toml` wired as `lib::run` wires it
-//! (`node::wire`) on a connected client, with its lattice tasks running,
-//! and a second client (`peer`) that plays every other host.
+//! `invoke`: one host's lattice (and ledger) on a connected client, with its
+//! tasks running, and a second client (`peer`) that plays every other host.
+//! Nothing here is above the lattice: `invoke`'s tests wire a whole node
+//! on a [`Server`] and wrap its lattice with [`Live::around`].
 //!
 //! Needs a nats-server (`LWC_NATS_SERVER`, or `scripts/setup.sh`), as the
 //! end-to-end tests do. Waits are on messages, with a deadline that only
@@ -15,8 +16,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::{HopPolicy, Inbound, Lattice};
-use crate::node::Node;
+use super::{AckRx, HopPolicy, Inbound, Lattice, LinkProbe};
+use crate::chaos::Chaos;
+use crate::ledger::Ledger;
 use crate::otel::Otel;
 use lwc_testkit::nats::round_trip;
 use lwc_testkit::Nats;
@@ -27,6 +29,9 @@ use lwc_wire::invocation::{Context, Invocation};
 /// Bounds a failure only: every wait ends as soon as its message arrives.
 pub const WITHIN: Duration = Duration::from_secs(10);
 
+/// The lattice's name (that of `scripts/ring.toml`).
+pub const LATTICE: &str = "default";
+
 /// The connection state the lattice's timer reads, set by the test.
 #[derive(Default)]
 pub struct Link {
@@ -34,44 +39,70 @@ pub struct Link {
     pub disconnects: AtomicU64,
 }
 
-pub struct Live {
-    pub node: Arc<Node>,
-    pub lattice: Arc<Lattice>,
-    /// Plays the other hosts: publishes their frames, hears what we send.
+/// A nats-server of one's own, the host's client and the peer's.
+pub struct Server {
+    pub client: Client,
     pub peer: Client,
     pub link: Arc<Link>,
-    pub tasks: JoinSet<()>,
     _nats: Nats,
     _dir: tempfile::TempDir,
 }
 
-impl Live {
-    /// Host `host` of the ring, on a nats-server of its own.
-    pub async fn start(host: &str, policy: HopPolicy) -> Live {
+impl Server {
+    pub async fn start() -> Server {
         let dir = tempfile::tempdir().expect("a temp dir");
         let nats = Nats::start(dir.path()).expect("a nats-server (scripts/setup.sh or LWC_NATS_SERVER)");
-        let client = nats.client().await.expect("the host's client");
-        let peer = nats.client().await.expect("the peer's client");
-        let manifest = crate::node::testing::ring();
-        let link = Arc::new(Link::default());
-        let probe = {
-            let link = link.clone();
-            Box::new(move || (!link.down.load(Relaxed), link.disconnects.load(Relaxed)))
-        };
-        let otel = Arc::new(Otel::disabled());
-        let parts = crate::node::wire(Arc::from(host), client.clone(), &manifest, &manifest.lattice, otel, policy, probe);
-        let mut tasks = JoinSet::new();
-        super::spawn_tasks(&parts.lattice, parts.acks_rx, &mut tasks).await.expect("the lattice subscribes");
-        // The server has our subscriptions before the peer publishes.
-        round_trip(&client).await.expect("a round trip");
-        Live {
-            node: parts.node,
-            lattice: parts.lattice,
-            peer,
-            link,
-            tasks,
+        Server {
+            client: nats.client().await.expect("the host's client"),
+            peer: nats.client().await.expect("the peer's client"),
+            link: Arc::new(Link::default()),
             _nats: nats,
             _dir: dir,
+        }
+    }
+
+    /// The connection state for `Lattice::new`, as the test sets it.
+    pub fn probe(&self) -> LinkProbe {
+        let link = self.link.clone();
+        Box::new(move || (!link.down.load(Relaxed), link.disconnects.load(Relaxed)))
+    }
+}
+
+pub struct Live {
+    pub lattice: Arc<Lattice>,
+    /// The host's chaos, which its receivers obey.
+    pub chaos: Arc<Chaos>,
+    /// Plays the other hosts: publishes their frames, hears what we send.
+    pub peer: Client,
+    pub link: Arc<Link>,
+    pub tasks: JoinSet<()>,
+    _server: Server,
+}
+
+impl Live {
+    /// Host `host`'s lattice, on a nats-server of its own.
+    pub async fn start(host: &str, policy: HopPolicy) -> Live {
+        let server = Server::start().await;
+        let otel = Arc::new(Otel::disabled());
+        let ledger = Arc::new(Ledger::new(Arc::from(host), server.client.clone(), LATTICE, otel));
+        let (lattice, acks_rx) = Lattice::new(server.client.clone(), LATTICE, ledger, policy, server.probe());
+        Live::around(server, lattice, acks_rx, Arc::new(Chaos::default())).await
+    }
+
+    /// A lattice built on `server`'s client (by `node::wire`, say), its
+    /// tasks started here.
+    pub async fn around(server: Server, lattice: Arc<Lattice>, acks_rx: AckRx, chaos: Arc<Chaos>) -> Live {
+        let mut tasks = JoinSet::new();
+        super::spawn_tasks(&lattice, acks_rx, &mut tasks).await.expect("the lattice subscribes");
+        // The server has our subscriptions before the peer publishes.
+        round_trip(lattice.client()).await.expect("a round trip");
+        Live {
+            lattice,
+            chaos,
+            peer: server.peer.clone(),
+            link: server.link.clone(),
+            tasks,
+            _server: server,
         }
     }
 
@@ -107,7 +138,7 @@ impl Live {
         let sub = client.subscribe(lwc_wire::subjects::rpc(self.name(), component)).await.expect("subscribe");
         round_trip(&client).await.expect("a round trip");
         let (tx, rx) = mpsc::channel(room);
-        let chaos = self.node.chaos.clone();
+        let chaos = self.chaos.clone();
         self.tasks.spawn(super::run_receiver(self.lattice.clone(), sub, tx, chaos));
         rx
     }

@@ -15,12 +15,12 @@ async fn a_host_down_by_chaos_neither_acks_nor_runs_what_arrives() {
     let mut acks = live.acks_to("west").await;
     // An outage of one second: hop 1 arrives inside it (it is taken off
     // the wire within it, unless this machine stalls for that long).
-    live.node.chaos.apply(ChaosWire {
+    live.chaos.apply(ChaosWire {
         down_until_ns: lwc_wire::now_ns() + 1_000_000_000,
         ..Default::default()
     });
     live.send_hop("east", &Hop::new("west", 1, 100, 3)).await;
-    until("the outage to end", || !live.node.chaos.is_down()).await;
+    until("the outage to end", || !live.chaos.is_down()).await;
     live.send_hop("east", &Hop::new("west", 2, 101, 3)).await;
     // Hop 1 came first and left no trace: the first ack and the first
     // hop queued are hop 2's.
