@@ -38,7 +38,9 @@ async fn a_detached_ring_through_every_subcommand() {
     // inject, and the packets expire: watched on the lattice itself.
     let client = lwc.client().await;
     let mut events = client.subscribe("lwc.cli.events.packet").await.unwrap();
-    client.flush().await.unwrap();
+    // On the server, not just written out: the hosts publish on their own
+    // connections.
+    lwc_testkit::nats::round_trip(&client).await.unwrap();
     let out = lwc.run(&["inject", "--count", "3", "--ttl", "4", "--route", "default"]);
     assert!(out.status.success(), "{}", text(&out));
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
