@@ -185,7 +185,11 @@ pub fn up_attached(lwc: &Lwc) -> (Child, BufReader<std::process::ChildStderr>) {
     loop {
         let mut line = String::new();
         let n = err.read_line(&mut line).unwrap();
-        assert!(n > 0, "lwc up ended before the ring was up: {seen}");
+        if n == 0 {
+            // Reaped before failing, so no zombie outlives the test.
+            let status = child.wait();
+            panic!("lwc up ended ({status:?}) before the ring was up: {seen}");
+        }
         seen.push_str(&line);
         if line.contains("ring up") {
             return (child, err);
