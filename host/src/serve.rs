@@ -135,6 +135,7 @@ pub async fn start(shared: &Shared, name: &str, drops: Option<crate::dropping::D
         timeout: config.hop_timeout(),
         retries: config.hop_retries,
         finish_timeout: Duration::from_millis(config.finish_timeout_ms),
+        fates: fate_route(manifest, &mine),
         ..Default::default()
     };
     let link_conn = conn.clone();
@@ -352,4 +353,56 @@ async fn connect_options(config: &Config, host: &str, conn: Arc<ConnState>) -> R
             let conn = conn.clone();
             async move { conn.on_event(&event) }
         }))
+}
+
+/// Fates go through the control host (the component serving HTTP) when the
+/// lattice has one; it witnesses them. Without one, straight to the stream.
+fn fate_route(manifest: &Manifest, mine: &[ComponentSpec]) -> lattice::Fates {
+    if mine.iter().any(|c| c.http.is_some()) {
+        lattice::Fates::Witness
+    } else if manifest.components.values().any(|c| c.http.is_some()) {
+        lattice::Fates::ToWitness
+    } else {
+        lattice::Fates::Direct
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(extra: &[&str]) -> Config {
+        let ring = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/ring.toml");
+        let mut args = vec!["lwc-host", "--manifest", ring];
+        args.extend_from_slice(extra);
+        Config::try_parse_from(args).unwrap()
+    }
+
+    fn refusal(extra: &[&str]) -> String {
+        format!("{:#}", Shared::new(config(extra)).err().expect("refused"))
+    }
+
+    #[test]
+    fn hosts_must_be_the_manifest_s_and_given_once() {
+        let err = refusal(&["--host", "north,nowhere"]);
+        assert!(err.contains("host \"nowhere\" is not in") && err.contains("north, south"), "{err}");
+        let err = refusal(&["--host", "north", "--host", "north"]);
+        assert!(err.contains("--host north is given twice"), "{err}");
+    }
+
+    #[test]
+    fn hosts_of_one_process_share_one_compiled_probe() {
+        let dir = std::env::temp_dir().join(format!("lwc-serve-test-{}", std::process::id()));
+        let dir_arg = dir.to_str().unwrap();
+        let shared = Shared::new(config(&["--host", "north,south,east", "--compile-cache", dir_arg])).unwrap();
+        let cache = shared.rt.compile_cache().expect("a cache");
+        use std::sync::atomic::Ordering::Relaxed;
+        // Three hosts run the probe: compiled once, then shared.
+        assert_eq!((cache.hits.load(Relaxed), cache.misses.load(Relaxed)), (0, 1));
+        let again = Shared::new(config(&["--host", "west", "--compile-cache", dir_arg])).unwrap();
+        let cache = again.rt.compile_cache().expect("a cache");
+        assert_eq!((cache.hits.load(Relaxed), cache.misses.load(Relaxed)), (1, 0), "the next process loads it");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
