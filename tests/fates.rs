@@ -232,3 +232,40 @@ async fn a_holder_and_its_sender_dying_together_leave_orphans_counted_not_fates_
     assert_eq!(ledger["injected"].as_u64(), Some(ledger["expired"].as_u64().unwrap() + lost + orphaned(&ledger)), "{ledger}");
     assert_no_rejected(&ring);
 }
+
+/// The control host is the fates' witness: a fate reported to it twice (a
+/// re-send after a lost ack) is acked twice and published once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fate_reported_twice_is_published_once() {
+    use futures::StreamExt;
+    let ring = Ring::start().await.unwrap();
+    let client = ring.client().await.unwrap();
+    let tap = ring.tap().await.unwrap();
+    let acks_subject = lwc_wire::fates::acks_subject(&ring.lattice, "tester");
+    let mut acks = client.subscribe(acks_subject.clone()).await.unwrap();
+    client.flush().await.unwrap();
+    let packet = 5_151_515_151;
+    let expired = format!(r#"{{"event":"expired","packet":{packet},"route":"default","hops":3,"lifetime_us":10,"host":"tester"}}"#);
+    let subject = lwc_wire::fates::subject(&ring.lattice);
+    for _ in 0..2 {
+        client.publish_with_reply(subject.clone(), acks_subject.clone(), expired.clone().into()).await.unwrap();
+    }
+    // Not JSON, and not a fate: refused, not published, not acked.
+    client.publish_with_reply(subject.clone(), acks_subject.clone(), "nonsense".into()).await.unwrap();
+    client.flush().await.unwrap();
+    let mut acked = Vec::new();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(msg) = acks.next().await {
+            acked.extend(lwc_wire::fates::decode_acks(&msg.payload).unwrap());
+            if acked.len() == 2 {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "two acks expected, got {acked:?}");
+    assert_eq!(acked, vec![packet, packet]);
+    // A marker's fate, reported after ours, comes through the same witness.
+    let f = settled_fates(&ring, &tap, &[packet], Duration::from_secs(20)).await;
+    assert_eq!(f[&packet], vec!["expired by tester".to_string()], "published once");
+}

@@ -26,6 +26,9 @@ pub struct Ledger {
     client: Client,
     subject: Subject,
     pub counters: Counters,
+    /// With a witness in the lattice, fates go to it through the lattice
+    /// (`lattice::fates`) instead of straight onto the stream.
+    fates: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<(u64, Bytes)>>,
     /// Latency histograms, published every second by the telemetry publisher.
     pub metrics: crate::metrics::Metrics,
     /// OTLP export (spans, metrics, guest logs); a no-op when off.
@@ -97,6 +100,7 @@ impl Ledger {
             client,
             subject: Subject::from(lwc_wire::subjects::packet_events(lattice)),
             counters: Counters::default(),
+            fates: std::sync::OnceLock::new(),
             metrics: crate::metrics::Metrics::new(),
             sampler: Mutex::new(Sampler {
                 tokens: FREE_HOP_EVENTS_PER_S,
@@ -109,15 +113,32 @@ impl Ledger {
         &self.host
     }
 
+    /// Send fates to `sink` from now on (set once).
+    pub fn report_fates_to(&self, sink: tokio::sync::mpsc::UnboundedSender<(u64, Bytes)>) {
+        if self.fates.set(sink).is_err() {
+            tracing::warn!("fates already go to a witness");
+        }
+    }
+
     async fn publish(&self, event: &PacketEvent) {
         let json = match serde_json::to_vec(event) {
-            Ok(j) => j,
+            Ok(j) => Bytes::from(j),
             Err(e) => {
                 tracing::error!("cannot encode event: {e}");
                 return;
             }
         };
-        if let Err(e) = self.client.publish(self.subject.clone(), Bytes::from(json)).await {
+        let json = match (self.fates.get(), event.fate_of()) {
+            (Some(sink), Some(packet)) => match sink.send((packet, json)) {
+                Ok(()) => return,
+                Err(tokio::sync::mpsc::error::SendError((_, json))) => {
+                    tracing::warn!(packet, "the fate reporter has stopped: fate published directly");
+                    json
+                }
+            },
+            _ => json,
+        };
+        if let Err(e) = self.client.publish(self.subject.clone(), json).await {
             tracing::warn!("cannot publish packet event: {e}");
         }
     }

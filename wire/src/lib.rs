@@ -4,6 +4,7 @@
 //! - [`invocation`]: the compact binary frame of one hop, and its headers
 //! - [`acks`]: the batched acknowledgement frame a receiving host sends back
 //! - [`census`]: the control host's "which of these packets do you hold?" (orphans)
+//! - [`fates`]: fates reported to the control host, which publishes each once
 //! - [`events`]: packet lifecycle events (JSON) and the ledger's loss reasons
 //! - [`status`]: heartbeat and health JSON
 //! - [`ctl`]: control-plane changes and state (JSON)
@@ -16,6 +17,7 @@ pub mod acks;
 pub mod census;
 pub mod ctl;
 pub mod events;
+pub mod fates;
 pub mod invocation;
 pub mod status;
 pub mod subjects;

@@ -33,6 +33,16 @@ impl AckQueue {
     }
 }
 
+impl AckQueue {
+    /// From code that cannot wait: a full queue drops the ack (the sender
+    /// then asks, and is answered).
+    pub fn try_send(&self, to: Peer, hop_id: u64, status: AckStatus) {
+        if self.0.try_send((to, hop_id, status)).is_err() {
+            tracing::warn!("ack queue full or closed; hop {hop_id} not acked");
+        }
+    }
+}
+
 /// Batch acks per sender until the channel closes (the host stopping):
 /// what is queued then is still flushed.
 pub async fn run_acker(client: Client, lattice: String, mut rx: AckRx) {

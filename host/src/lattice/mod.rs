@@ -11,11 +11,13 @@
 //! - [`act`]: the protocol's actions carried out: publish, ack, ask, answer, lose
 //! - [`acker`]: `done`/`overloaded` acks batched per sending host
 //! - [`census`]: which packets this host holds, for the control host's census
+//! - [`fates`]: fates reported to the witness (the control host), which publishes each once
 //! - [`tasks`]: the loops: receivers, ack/whohas/answer/census listeners, the timer
 
 mod act;
 mod acker;
 mod census;
+mod fates;
 pub use acker::AckRx;
 mod hop;
 pub mod protocol;
@@ -40,6 +42,7 @@ use protocol::{Action, Nanos, Peer, Policy, Protocol, Upstream};
 pub use acker::AckQueue;
 pub use hop::{Inbound, OutHop, SentHop};
 pub use tasks::{run_receiver, spawn_tasks};
+pub use fates::FateRx;
 
 /// How hard a sender tries before it asks the lattice about a hop.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +56,20 @@ pub struct HopPolicy {
     /// After a hop is accepted, how long its receiver has to pass the packet
     /// on before the sender asks the lattice whether it still moves.
     pub finish_timeout: Duration,
+    /// Where this host's fates go.
+    pub fates: Fates,
+}
+
+/// Where a host's fates go (see `protocol::fates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fates {
+    /// Straight onto the event stream: a lattice without a control host.
+    #[default]
+    Direct,
+    /// To the control host, which publishes each packet's first one.
+    ToWitness,
+    /// This host is the control host: the witness (its own fates too).
+    Witness,
 }
 
 impl Default for HopPolicy {
@@ -62,6 +79,7 @@ impl Default for HopPolicy {
             retries: 2,
             overload_retries: 8,
             finish_timeout: Duration::from_secs(6),
+            fates: Fates::Direct,
         }
     }
 }
@@ -73,6 +91,7 @@ impl HopPolicy {
             retries: self.retries,
             overload_retries: self.overload_retries,
             finish_timeout: self.finish_timeout.as_nanos() as u64,
+            witness: self.fates != Fates::Direct,
             ..Policy::default()
         }
     }
@@ -84,6 +103,10 @@ pub type LinkProbe = Box<dyn Fn() -> (bool, u64) + Send + Sync>;
 /// The protocol and what the shell last knew of the connection.
 struct Inner {
     proto: Protocol<Arc<SentHop>>,
+    /// Fates reported to the witness, not yet acked.
+    fates: protocol::fates::Outbox<Bytes>,
+    /// On the control host: the fates it published.
+    witness: protocol::fates::Witness,
     up: bool,
     disconnects: u64,
 }
@@ -119,6 +142,8 @@ impl Lattice {
         let (_, disconnects) = link();
         let inner = Inner {
             proto: Protocol::new(me.clone(), policy.protocol(), rand::random::<u64>() >> 1),
+            fates: Default::default(),
+            witness: Default::default(),
             up: true,
             disconnects,
         };
@@ -157,9 +182,11 @@ impl Lattice {
         self.next_hop_id.fetch_add(1, Relaxed)
     }
 
-    /// Hops sent and not yet passed on by their receivers.
+    /// Hops sent and not yet passed on by their receivers, and fates not
+    /// yet acked by the witness.
     pub fn awaiting_ack(&self) -> u64 {
-        self.inner().proto.stats().awaiting_ack
+        let inner = self.inner();
+        inner.proto.stats().awaiting_ack + inner.fates.len() as u64
     }
 
     fn now(&self) -> Nanos {
@@ -211,32 +238,46 @@ impl Lattice {
     /// host can then answer for the packet when asked.
     pub fn fate_seen(&self, packet: u64) {
         let now = self.now();
-        self.inner().proto.fate_seen(now, packet);
+        let mut acts = Vec::new();
+        self.inner().proto.fate_seen(now, packet, &mut acts);
+        // Only `done`s come of it, and they wait in a batch anyway.
+        for act in acts {
+            if let Action::Ack { to, hop_id, status } = act {
+                self.acker.try_send(to, hop_id, status);
+            }
+        }
     }
 
     /// Notice NATS going away and coming back, then act on what is due.
     pub async fn tick(&self) {
         let (connected, disconnects) = (self.link)();
         let mut acts = Vec::new();
+        let mut fate_acts = Vec::new();
         let stats = {
-            let mut inner = self.inner();
+            let mut guard = self.inner();
+            let inner = &mut *guard;
             let now = self.now();
+            let policy = *inner.proto.policy();
             let flapped = disconnects != inner.disconnects;
             inner.disconnects = disconnects;
             if inner.up && (flapped || !connected) {
                 inner.proto.disconnected();
+                inner.fates.disconnected();
                 inner.up = false;
             }
             if !inner.up && connected {
                 inner.proto.reconnected(now, &mut acts);
+                inner.fates.reconnected(now, &policy, &mut fate_acts);
                 inner.up = true;
             }
             inner.proto.tick(now, &mut acts);
+            inner.fates.tick(now, &policy, &mut fate_acts);
             inner.proto.stats()
         };
         let counters = &self.ledger.counters;
         counters.retries.store(stats.retries, Relaxed);
         self.act(acts).await;
+        self.fate_act(fate_acts).await;
     }
 
     /// Queue a batched ack (`done` or `overloaded`) for `to`.

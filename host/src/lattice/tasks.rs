@@ -11,7 +11,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::acker::{run_acker, AckRx};
-use super::{Inbound, Lattice};
+use super::{Fates, Inbound, Lattice};
+use lwc_wire::fates;
 use crate::chaos::Chaos;
 
 /// Most invocations taken from NATS in one go (one ack frame per sender).
@@ -33,6 +34,26 @@ pub async fn spawn_tasks(lattice: &Arc<Lattice>, acks_rx: AckRx, tasks: &mut Joi
     tasks.spawn(listen(answers, lattice.clone(), |l, m| async move { l.on_answer(&m.payload).await }));
     tasks.spawn(listen(census, lattice.clone(), |l, m| async move { l.on_census(m).await }));
     tasks.spawn(run_timer(lattice.clone()));
+    spawn_fate_tasks(lattice, tasks).await
+}
+
+/// Fates through the witness: the ledger hands them to the lattice, which
+/// reports them and hears the acks; the control host also witnesses.
+async fn spawn_fate_tasks(lattice: &Arc<Lattice>, tasks: &mut JoinSet<()>) -> Result<()> {
+    let mode = lattice.policy.fates;
+    if mode == Fates::Direct {
+        return Ok(());
+    }
+    let client = lattice.client.clone();
+    if mode == Fates::Witness {
+        let reports = subscribe(&client, fates::subject(&lattice.name), "fate reports").await?;
+        tasks.spawn(listen(reports, lattice.clone(), |l, m| async move { l.on_fate_report(m).await }));
+    }
+    let acks = subscribe(&client, fates::acks_subject(&lattice.name, &lattice.me), "fate acks").await?;
+    tasks.spawn(listen(acks, lattice.clone(), |l, m| async move { l.on_fate_acks(&m.payload).await }));
+    let (tx, rx) = mpsc::unbounded_channel();
+    lattice.ledger.report_fates_to(tx);
+    tasks.spawn(super::fates::run_fate_reporter(lattice.clone(), rx));
     Ok(())
 }
 

@@ -123,6 +123,11 @@ impl Incoming {
         }
     }
 
+    /// Whether `packet`'s fate is known here.
+    pub fn is_ended(&self, packet: u64) -> bool {
+        self.packets.get(&packet).is_some_and(|s| s.ended)
+    }
+
     /// For the census: `Some(true)` if the packet is here and not passed on,
     /// `Some(false)` if its fate is known here, `None` otherwise.
     pub fn holds(&self, packet: u64) -> Option<bool> {

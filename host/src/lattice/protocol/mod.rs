@@ -28,7 +28,12 @@
 //! 4. **Outages pause the clocks.** While NATS is away nothing is given up;
 //!    after the reconnect every pending hop is re-sent (duplicates run once)
 //!    and every open query is asked again.
+//! 5. **One witness publishes fates.** A host reports a packet's fate to the
+//!    control host, which puts the first report of each packet on the
+//!    stream ([`fates`]): a fate missed by hosts away from NATS can no
+//!    longer be declared a second time.
 
+pub mod fates;
 mod fences;
 mod incoming;
 mod outgoing;
@@ -37,6 +42,7 @@ mod sim;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use lwc_wire::acks::AckStatus;
@@ -72,6 +78,9 @@ pub struct Policy {
     pub fence_ttl: Nanos,
     /// How long tombstones and received hops are remembered.
     pub history: Nanos,
+    /// Fates go through the witness ([`fates`]): a packet that ended here is
+    /// passed on (`done`, "ended" answers) only once the witness has its fate.
+    pub witness: bool,
 }
 
 impl Policy {
@@ -92,6 +101,7 @@ impl Default for Policy {
             query_window: 300 * MS,
             fence_ttl: 10_000 * MS,
             history: 120_000 * MS,
+            witness: true,
         }
     }
 }
@@ -170,6 +180,18 @@ pub struct Protocol<F> {
     /// Bumped on every disconnect: a query that spans one is asked again.
     epoch: u64,
     stats: Stats,
+    /// `done`s owed for packets that ended here, sent once the witness has
+    /// their fate (see [`fates`]).
+    owed: HashMap<u64, Vec<Owed>>,
+}
+
+/// A `done` that waits for the witness.
+#[derive(Debug, Clone)]
+enum Owed {
+    /// For a hop received here that ended here.
+    Hop(u64),
+    /// For the hop that gave us a packet we declared lost.
+    Up(Upstream),
 }
 
 impl<F: Clone> Protocol<F> {
@@ -185,6 +207,7 @@ impl<F: Clone> Protocol<F> {
             connected: true,
             epoch: 0,
             stats: Stats::default(),
+            owed: HashMap::new(),
         }
     }
 
@@ -243,17 +266,37 @@ impl<F: Clone> Protocol<F> {
     /// published here (expired or lost); otherwise it was forwarded, and its
     /// `done` waits for the forward to be accepted.
     pub fn settled(&mut self, now: Nanos, hop_id: u64, ended: bool, acts: &mut Vec<Action<F>>) {
-        if ended {
-            if let Some(packet) = self.inc.packet_of(hop_id) {
-                self.inc.ended(now, packet);
+        if !ended {
+            return;
+        }
+        match self.inc.packet_of(hop_id) {
+            Some(packet) if self.policy.witness && !self.inc.is_ended(packet) => {
+                // Until the witness has the fate, we still hold the packet.
+                self.owed.entry(packet).or_default().push(Owed::Hop(hop_id));
             }
-            self.pass_on(hop_id, acts);
+            Some(packet) => {
+                self.inc.ended(now, packet);
+                self.pass_on(hop_id, acts);
+            }
+            None => self.pass_on(hop_id, acts),
         }
     }
 
-    /// A fate for `packet` was seen on the event stream: answer for it.
-    pub fn fate_seen(&mut self, now: Nanos, packet: u64) {
+    /// The witness has `packet`'s fate (its ack, or the fate seen on the
+    /// stream): answer for it, and send the `done`s that waited for it.
+    pub fn fate_seen(&mut self, now: Nanos, packet: u64, acts: &mut Vec<Action<F>>) {
         self.inc.ended(now, packet);
+        for owed in self.owed.remove(&packet).unwrap_or_default() {
+            match owed {
+                Owed::Hop(hop_id) => self.pass_on(hop_id, acts),
+                Owed::Up(up) => self.pass_on_upstream(up, acts),
+            }
+        }
+    }
+
+    /// Fates this host decided whose `done`s wait for the witness.
+    pub fn owed(&self) -> usize {
+        self.owed.len()
     }
 
     /// The census (see `lwc_wire::census`): which of `packets` this host
@@ -335,12 +378,19 @@ impl<F: Clone> Protocol<F> {
         self.stats.retries += t.resent;
         self.stats.queries += t.queried;
         for (packet, hops, qid, upstream) in t.declared {
-            // Our own fence becomes the tombstone; we answer for the fate.
+            // Our own fence becomes the tombstone; we answer for the fate
+            // once the witness has it (at once without a witness).
             self.fences.tombstone(now, &self.policy, qid, packet, hops);
-            self.inc.ended(now, packet);
             acts.push(Action::Declare { qid, packet, hops });
-            if let Some(up) = upstream {
-                self.pass_on_upstream(up, acts);
+            if self.policy.witness {
+                if let Some(up) = upstream {
+                    self.owed.entry(packet).or_default().push(Owed::Up(up));
+                }
+            } else {
+                self.inc.ended(now, packet);
+                if let Some(up) = upstream {
+                    self.pass_on_upstream(up, acts);
+                }
             }
         }
     }

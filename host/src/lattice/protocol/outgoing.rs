@@ -192,6 +192,10 @@ impl<F: Clone> Outgoing<F> {
                 p.due = now + policy.finish_timeout;
                 p.upstream.take()
             }
+            // Declared lost by someone whose report may not have reached
+            // the witness (it may have died since): decide for ourselves at
+            // the window's end; the witness keeps one fate of the two.
+            Answer::Tombstone if policy.witness => None,
             // Moved on past the receiver, ended, or declared by someone.
             Answer::Has { .. } | Answer::Ended | Answer::Tombstone => {
                 self.queries.remove(&qid);

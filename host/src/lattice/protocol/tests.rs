@@ -23,6 +23,7 @@ fn accepted_is_acked_at_once_and_a_duplicate_runs_once() {
     acts.clear();
     assert_eq!(r.on_hop(1, &peer("s"), key(1, 1), true, &mut acts), Verdict::Duplicate);
     r.settled(2, 1, true, &mut acts);
+    r.fate_seen(2, 7, &mut acts);
     acts.clear();
     assert_eq!(r.on_hop(3, &peer("s"), key(1, 1), true, &mut acts), Verdict::Duplicate);
     assert_eq!(acts, vec![Action::Ack { to: peer("s"), hop_id: 1, status: AckStatus::Done }]);
@@ -137,5 +138,31 @@ fn the_census_claims_a_packet_while_here_or_watched_and_its_fate_once_ended() {
 
     r.on_hop(5, &peer("s"), key(3, 5), true, &mut acts);
     r.settled(6, 3, true, &mut acts);
+    assert_eq!(r.claims(&[7]), held, "ended here, but the witness has not got its fate yet");
+    r.fate_seen(7, 7, &mut acts);
     assert_eq!(r.claims(&[7]), Claims { held: vec![], ended: vec![7] });
+}
+
+#[test]
+fn a_packet_that_ends_here_is_passed_on_only_once_the_witness_has_its_fate() {
+    let mut r: P = Protocol::new(peer("r"), Policy::default(), 1);
+    let mut acts = Vec::new();
+    r.on_hop(0, &peer("s"), key(1, 1), true, &mut acts);
+    acts.clear();
+    r.settled(1, 1, true, &mut acts);
+    assert!(acts.is_empty(), "no done before the witness acks: {acts:?}");
+    // Asked meanwhile, we still hold it: the sender keeps watching.
+    r.on_query(2, &peer("s"), 9, 7, 1, &mut acts);
+    assert_eq!(acts, vec![Action::Answer { to: peer("s"), qid: 9, packet: 7, answer: Answer::Has { hops: 1, passed: false } }]);
+    acts.clear();
+    r.fate_seen(3, 7, &mut acts);
+    assert_eq!(acts, vec![Action::Ack { to: peer("s"), hop_id: 1, status: AckStatus::Done }]);
+
+    // Without a witness, done goes at once.
+    let direct = Policy { witness: false, ..Policy::default() };
+    let mut r: P = Protocol::new(peer("r"), direct, 1);
+    r.on_hop(0, &peer("s"), key(1, 1), true, &mut acts);
+    acts.clear();
+    r.settled(1, 1, true, &mut acts);
+    assert_eq!(acts, vec![Action::Ack { to: peer("s"), hop_id: 1, status: AckStatus::Done }]);
 }

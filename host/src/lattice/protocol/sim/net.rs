@@ -6,7 +6,8 @@
 //! delays that reorder messages between publishers; a message for a host
 //! that is disconnected, down or restarted is lost; while a host is
 //! disconnected its publishes wait in its client and go out on reconnect.
-//! On top, it duplicates some hop frames, as a racing re-send would.
+//! On top, it duplicates some hop frames, as a racing re-send would, and
+//! `done`/`overloaded` acks wait in a per-host batch, as in a host.
 
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -35,6 +36,10 @@ pub enum Msg {
     /// A fate event: on the stream once the server has it; the control
     /// host's ledger watch sees it too.
     Fate { packet: u64, lost: bool, why: String },
+    /// A host's report of a fate to the witness (the control host).
+    FateReport { from: usize, packet: u64, lost: bool, why: String },
+    /// The witness has a fate: the reporter may forget it.
+    FateAck { to: usize, packet: u64 },
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +51,8 @@ pub enum Event {
     /// A host's guest finished running a hop.
     Invoked { host: usize, inc: u32, from: Peer, frame: SimFrame },
     Tick { host: usize, inc: u32 },
+    /// A host's acker publishes an ack it batched (lost if the host died).
+    AckOut { host: usize, inc: u32, msg: Msg },
     Crash { host: usize },
     Restart { host: usize },
     Disconnect { host: usize },
@@ -159,9 +166,9 @@ impl Net {
         }
         let dsts: Vec<usize> = match &msg {
             Msg::Hop { target, .. } => vec![*target],
-            Msg::Acks { to, .. } | Msg::Answer { to, .. } => vec![*to],
+            Msg::Acks { to, .. } | Msg::Answer { to, .. } | Msg::FateAck { to, .. } => vec![*to],
             Msg::Ask { .. } => (0..hosts).collect(),
-            Msg::Fate { .. } => vec![0],
+            Msg::Fate { .. } | Msg::FateReport { .. } => vec![0],
         };
         let copies = if matches!(msg, Msg::Hop { .. }) && self.rng.random_range(0..100) < self.dup_pct {
             2
@@ -186,6 +193,11 @@ impl Net {
                 self.at(t, Event::Deliver { dst, inc, msg: msg.clone() });
             }
         }
+    }
+
+    /// When the last delivery already on its way to `dst` arrives.
+    pub fn last_delivery_to(&self, dst: usize) -> Nanos {
+        self.last_delivery.iter().filter(|((_, d), _)| *d == dst).map(|(_, &t)| t).max().unwrap_or(0)
     }
 
     /// Whether a delivery still reaches the run of the host it was meant for.

@@ -7,8 +7,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::net::{Event, Msg, Net, SimFrame, MS, US};
+use crate::lattice::protocol::fates::{Outbox, Witness};
 use crate::lattice::protocol::{Action, HopKey, Nanos, Peer, Policy, Protocol, Upstream, Verdict};
 use lwc_wire::whohas::AskKind;
+
+mod witness;
 
 const PROBES: usize = 5;
 const HOSTS: usize = PROBES + 1;
@@ -36,6 +39,8 @@ impl Summary {
 struct Host {
     name: Peer,
     proto: Option<Protocol<SimFrame>>,
+    /// Fates reported to the witness and not yet acked: (lost, why).
+    outbox: Outbox<(bool, String)>,
     next_hop_id: u64,
 }
 
@@ -54,6 +59,8 @@ pub struct World {
     trap_pct: u32,
     overload_pct: u32,
     fates: HashMap<u64, Vec<Fate>>,
+    /// The control host's memory of the fates it published.
+    witness: Witness,
     /// Hop id → (host, run of that host) that ran it.
     ran: HashMap<u64, (usize, u32)>,
     injected: HashMap<u64, Nanos>,
@@ -61,6 +68,8 @@ pub struct World {
     last_fault: Nanos,
     /// A probe host lost its connection for a while (not a NATS outage).
     receiver_cut: bool,
+    /// Per host: when its acker's last batched ack goes out (acks keep order).
+    ack_release: Vec<Nanos>,
     error: Option<String>,
 }
 
@@ -88,6 +97,7 @@ impl World {
             .map(|i| Host {
                 name: name(i),
                 proto: Some(Protocol::new(name(i), policy, rng.random::<u64>() >> 1)),
+                outbox: Outbox::default(),
                 next_hop_id: rng.random::<u64>() >> 1,
             })
             .collect();
@@ -136,11 +146,13 @@ impl World {
             trap_pct,
             overload_pct,
             fates: HashMap::new(),
+            witness: Witness::default(),
             ran: HashMap::new(),
             injected: HashMap::new(),
             crashes: Vec::new(),
             last_fault,
             receiver_cut,
+            ack_release: vec![0; HOSTS],
             error: None,
         }
     }
@@ -201,9 +213,15 @@ impl World {
                     self.invoked(host, from, frame);
                 }
             }
+            Event::AckOut { host, inc, msg } => {
+                if self.net.conns[host].up && self.net.conns[host].inc == inc {
+                    self.net.publish(host, msg);
+                }
+            }
             Event::Tick { host, inc } => {
                 if self.net.conns[host].up && self.net.conns[host].inc == inc {
                     self.with(host, |p, acts| p.tick(now, acts));
+                    self.with_outbox(host, |o, policy, acts| o.tick(now, policy, acts));
                     self.net.at(now + TICK, Event::Tick { host, inc });
                 }
             }
@@ -213,6 +231,7 @@ impl World {
                 c.inc += 1;
                 c.buffered.clear();
                 self.hosts[host].proto = None;
+                self.hosts[host].outbox = Outbox::default();
                 self.crashes.push((now, host));
             }
             Event::Restart { host } => {
@@ -222,10 +241,13 @@ impl World {
                 let seed = self.net.rng.random::<u64>() >> 1;
                 let mut proto = Protocol::new(self.hosts[host].name.clone(), self.policy, seed);
                 let connected = self.net.server_up;
+                let mut outbox = Outbox::default();
                 if !connected {
                     proto.disconnected();
+                    outbox.disconnected();
                 }
                 self.hosts[host].proto = Some(proto);
+                self.hosts[host].outbox = outbox;
                 self.hosts[host].next_hop_id = self.net.rng.random::<u64>() >> 1;
                 let c = &mut self.net.conns[host];
                 c.up = true;
@@ -238,6 +260,7 @@ impl World {
                 if let Some(p) = self.hosts[host].proto.as_mut() {
                     p.disconnected();
                 }
+                self.hosts[host].outbox.disconnected();
             }
             Event::Reconnect { host } => {
                 if !self.net.server_up || !self.net.conns[host].up || self.net.conns[host].connected {
@@ -246,13 +269,15 @@ impl World {
                 self.net.conns[host].connected = true;
                 self.net.flush_buffer(host);
                 self.with(host, |p, acts| p.reconnected(now, acts));
+                self.with_outbox(host, |o, policy, acts| o.reconnected(now, policy, acts));
             }
             Event::ServerDown => {
                 self.net.server_up = false;
                 for host in 0..HOSTS {
                     // Each client notices the closed socket after reading
                     // what the server had already written to it.
-                    let t = now + self.net.rng.random_range(MS..5 * MS);
+                    let drained = self.net.last_delivery_to(host) + US;
+                    let t = (now + self.net.rng.random_range(MS..5 * MS)).max(drained);
                     self.net.at(t, Event::Disconnect { host });
                 }
             }
@@ -291,7 +316,12 @@ impl World {
                 AskKind::Declare => p.on_declare(now, qid, packet, hops),
             }),
             Msg::Answer { qid, answer, .. } => self.with(dst, |p, acts| p.on_answer(now, qid, answer, acts)),
-            Msg::Fate { packet, .. } => self.with(dst, |p, _| p.fate_seen(now, packet)),
+            Msg::Fate { packet, .. } => self.with(dst, |p, acts| p.fate_seen(now, packet, acts)),
+            Msg::FateReport { from, packet, lost, why } => self.witness_report(dst, from, packet, lost, why),
+            Msg::FateAck { packet, .. } => {
+                self.hosts[dst].outbox.acked(packet);
+                self.with(dst, |p, acts| p.fate_seen(now, packet, acts));
+            }
         }
     }
 
@@ -367,7 +397,11 @@ impl World {
                 to: index(&to),
                 entries: vec![(hop_id, lwc_wire::acks::AckStatus::Accepted)],
             },
-            Action::Ack { to, hop_id, status } => Msg::Acks { to: index(&to), entries: vec![(hop_id, status)] },
+            Action::Ack { to, hop_id, status } => {
+                let msg = Msg::Acks { to: index(&to), entries: vec![(hop_id, status)] };
+                self.batch_ack(host, msg);
+                return;
+            }
             Action::Query { qid, packet, hops } => Msg::Ask { kind: AskKind::Query, from, qid, packet, hops },
             Action::Unfence { qid, packet } => Msg::Ask { kind: AskKind::Unfence, from, qid, packet, hops: 0 },
             Action::Declare { qid, packet, hops } => Msg::Ask { kind: AskKind::Declare, from, qid, packet, hops },
@@ -378,24 +412,6 @@ impl World {
             }
         };
         self.net.publish(host, msg);
-    }
-
-    /// A host publishes a fate; it counts once it is on the stream.
-    fn fate(&mut self, host: usize, packet: u64, lost: bool, why: String) {
-        self.net.publish(host, Msg::Fate { packet, lost, why });
-    }
-
-    fn record_fate(&mut self, host: usize, packet: u64, lost: bool, why: String) {
-        let at = self.net.now;
-        let fates = self.fates.entry(packet).or_default();
-        fates.push(Fate { lost, host, at, why });
-        if fates.len() > 1 {
-            let list: Vec<String> = fates
-                .iter()
-                .map(|f| format!("{} by h{} at {} ms ({})", if f.lost { "lost" } else { "expired" }, f.host, f.at / MS, f.why))
-                .collect();
-            self.fail(format!("packet {packet} got {} fates: {}", list.len(), list.join("; ")));
-        }
     }
 
     fn fail(&mut self, e: String) {

@@ -1,0 +1,106 @@
+//! Fates through the witness (`protocol::fates`): this host's reports and
+//! their acks, and, on the control host, the witness that publishes each
+//! packet's first reported fate on the event stream.
+
+use async_nats::Subject;
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::protocol::fates::FateAction;
+use super::Lattice;
+use lwc_wire::events::PacketEvent;
+use lwc_wire::fates;
+
+/// Fates the ledger hands over: (packet, the event's JSON).
+pub type FateRx = mpsc::UnboundedReceiver<(u64, Bytes)>;
+
+impl Lattice {
+    /// A fate decided here: report it to the witness, until acked.
+    pub(super) async fn report_fate(&self, packet: u64, json: Bytes) {
+        let mut acts = Vec::new();
+        {
+            let mut inner = self.inner();
+            let (now, policy) = (self.now(), *inner.proto.policy());
+            inner.fates.report(now, &policy, packet, json, &mut acts);
+        }
+        self.fate_act(acts).await;
+    }
+
+    /// The witness's acks of our reports: forget them, send the `done`s
+    /// that waited for them.
+    pub(super) async fn on_fate_acks(&self, payload: &[u8]) {
+        let packets = match fates::decode_acks(payload) {
+            Ok(p) => p,
+            Err(e) => {
+                self.ledger.counters.reject("fate-ack");
+                tracing::debug!("fate ack refused: {e}");
+                return;
+            }
+        };
+        let mut acts = Vec::new();
+        {
+            let mut inner = self.inner();
+            let now = self.now();
+            for packet in packets {
+                inner.fates.acked(packet);
+                inner.proto.fate_seen(now, packet, &mut acts);
+            }
+        }
+        self.act(acts).await;
+    }
+
+    pub(super) async fn fate_act(&self, acts: Vec<FateAction<Bytes>>) {
+        for act in acts {
+            match act {
+                FateAction::Report { payload, .. } => {
+                    let to = Subject::from(fates::subject(&self.name));
+                    let reply = Subject::from(fates::acks_subject(&self.name, &self.me));
+                    if let Err(e) = self.client.publish_with_reply(to, reply, payload).await {
+                        tracing::debug!("fate report not sent (re-sent later): {e}");
+                    }
+                }
+                FateAction::Publish { packet, payload } => {
+                    tracing::warn!(packet, "no witness acked this fate: published directly");
+                    self.publish_event(payload).await;
+                    self.step(|p, now, acts| p.fate_seen(now, packet, acts)).await;
+                }
+            }
+        }
+    }
+
+    /// Control host: publish the first report of each packet, ack them all.
+    pub(super) async fn on_fate_report(&self, msg: async_nats::Message) {
+        let packet = match serde_json::from_slice::<PacketEvent>(&msg.payload).ok().and_then(|e| e.fate_of()) {
+            Some(p) => p,
+            None => {
+                self.ledger.counters.reject("fate-report");
+                return;
+            }
+        };
+        let first = self.inner().witness.admit(packet);
+        if first {
+            self.publish_event(msg.payload.clone()).await;
+            self.step(|p, now, acts| p.fate_seen(now, packet, acts)).await;
+        }
+        if let Some(reply) = msg.reply {
+            let ack = Bytes::from(fates::encode_acks(&[packet]));
+            if let Err(e) = self.client.publish(reply, ack).await {
+                tracing::debug!("fate ack not sent: {e}");
+            }
+        }
+    }
+
+    async fn publish_event(&self, json: Bytes) {
+        let subject = Subject::from(lwc_wire::subjects::packet_events(&self.name));
+        if let Err(e) = self.client.publish(subject, json).await {
+            tracing::warn!("cannot publish packet event: {e}");
+        }
+    }
+}
+
+/// Move the ledger's fates into the lattice until the host stops.
+pub async fn run_fate_reporter(lattice: std::sync::Arc<Lattice>, mut rx: FateRx) {
+    while let Some((packet, json)) = rx.recv().await {
+        lattice.report_fate(packet, json).await;
+    }
+}
