@@ -126,6 +126,8 @@ pub struct Lattice {
     origin: Instant,
     next_hop_id: AtomicU64,
     acker: AckQueue,
+    /// Fates published without the witness (it was silent for long).
+    fates_direct: AtomicU64,
 }
 
 impl Lattice {
@@ -162,6 +164,7 @@ impl Lattice {
             // a receiver can de-duplicate on the id alone.
             next_hop_id: AtomicU64::new(rand::random::<u64>() >> 1),
             acker,
+            fates_direct: AtomicU64::new(0),
         });
         (lattice, acks_rx)
     }
