@@ -2,11 +2,9 @@
 //! run and settle the ones already taken, wait until every hop this host
 //! sent is answered or given up on, flush acks and events, then exit.
 //!
-//! - [`Stop`]: tells the serving tasks to stop taking work
-//! - [`until_stopped`]: a component's receiver, until [`Stop`]
+//! - [`Stop`]: tells the serving tasks (`lattice::run_receiver`) to stop taking work
 //! - [`settle`]: waits until the lattice has no hop awaiting an answer
 
-use std::future::Future;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -27,24 +25,6 @@ impl Stop {
     /// Resolves once the switch is set (or dropped).
     pub async fn wait(&mut self) {
         let _ = self.0.wait_for(|stop| *stop).await;
-    }
-}
-
-/// Run one component's receiver until `stop`, then drop it: dropping its
-/// subscription unsubscribes (NATS sends the component's hops elsewhere, or
-/// their senders find no taker and settle them), and dropping its queue
-/// lets the dispatcher run every hop already taken and end.
-///
-/// The receiver is dropped wherever it waits. Between batches (nearly
-/// always) nothing is lost; in the middle of taking a batch, hops it had
-/// accepted but not yet queued are settled by their senders as a host
-/// death. TODO(lattice): take `stop` in `lattice::run_receiver` itself and
-/// stop between batches.
-pub async fn until_stopped(mut stop: Stop, receiver: impl Future<Output = ()>) {
-    tokio::select! {
-        biased;
-        _ = stop.wait() => {}
-        _ = receiver => {}
     }
 }
 
@@ -108,19 +88,5 @@ mod tests {
         // 500 + 1000 + 2000 ms of re-sends, less than the 6 s finish timeout.
         assert_eq!(bound(ms(500), 2, ms(6000)), ms(7000));
         assert_eq!(bound(ms(2000), 2, ms(6000)), ms(15000));
-    }
-
-    #[tokio::test]
-    async fn a_receiver_is_dropped_at_stop() {
-        let (tx, stop) = Stop::pair();
-        let (held, mut dropped) = tokio::sync::mpsc::channel::<()>(1);
-        let receiver = async move {
-            let _held = held;
-            std::future::pending::<()>().await
-        };
-        let task = tokio::spawn(until_stopped(stop, receiver));
-        tx.send_replace(true);
-        tokio::time::timeout(Duration::from_secs(10), task).await.expect("stopped").expect("task");
-        assert!(dropped.recv().await.is_none(), "the receiver's queue is closed");
     }
 }

@@ -197,8 +197,9 @@ pub async fn start(shared: &Shared, name: &str, drops: Option<crate::dropping::D
                 .await
                 .with_context(|| format!("cannot subscribe to {subject}"))?;
             let (tx, rx) = tokio::sync::mpsc::channel(queue_len);
-            let receiver = lattice::run_receiver(lattice.clone(), sub, tx, chaos.clone());
-            serving.spawn(format!("receiver {}", spec.name), drain::until_stopped(stopped.clone(), receiver));
+            let mut stop = stopped.clone();
+            let receiver = lattice::run_receiver(lattice.clone(), sub, tx, chaos.clone(), async move { stop.wait().await });
+            serving.spawn(format!("receiver {}", spec.name), receiver);
             let dispatcher = invoke::run_dispatcher(component, rt.clone(), node.clone(), rx, max_concurrent);
             serving.spawn(format!("dispatcher {}", spec.name), dispatcher);
             tracing::info!(component = %spec.name, "serving {subject}");

@@ -75,10 +75,29 @@ where
 }
 
 /// Feed one component's invocations from NATS into its queue, a batch of
-/// whatever is ready at a time.
-pub async fn run_receiver(lattice: Arc<Lattice>, mut sub: Subscriber, queue: mpsc::Sender<Inbound>, chaos: Arc<Chaos>) {
+/// whatever is ready at a time, until `stop` resolves (the host draining).
+/// `stop` is looked at only between batches: a batch taken (its hops acked
+/// `accepted`) is always queued whole, so a drain never drops a hop it took.
+/// Returning drops the subscription: NATS then sends the component's hops
+/// elsewhere, or their senders find no taker and settle them.
+pub async fn run_receiver(
+    lattice: Arc<Lattice>,
+    mut sub: Subscriber,
+    queue: mpsc::Sender<Inbound>,
+    chaos: Arc<Chaos>,
+    stop: impl Future<Output = ()>,
+) {
+    tokio::pin!(stop);
     let mut batch = Vec::with_capacity(RECEIVE_BATCH);
-    while let Some(msg) = sub.next().await {
+    loop {
+        let msg = tokio::select! {
+            biased;
+            () = &mut stop => return,
+            msg = sub.next() => match msg {
+                Some(msg) => msg,
+                None => return,
+            },
+        };
         batch.push(msg);
         while batch.len() < RECEIVE_BATCH {
             match sub.next().now_or_never() {
