@@ -40,3 +40,43 @@ fn killing_the_supervisor_leaves_no_orphans() {
     // The stale files are recognised as a ring that is gone.
     assert!(text(&lwc.run(&["status"])).contains("no ring is up"));
 }
+
+/// `lwc down` stops the probe hosts first, then the control host (the
+/// fates' witness), then nats-server: every packet still in flight gets
+/// exactly one fate on the stream before the lattice goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn down_with_packets_in_flight_gives_each_one_fate() {
+    use futures::StreamExt;
+    let lwc = Lwc::new();
+    lwc.up_detached();
+    let client = lwc.client().await;
+    let mut events = client.subscribe("lwc.cli.events.packet").await.unwrap();
+    lwc_testkit::nats::round_trip(&client).await.unwrap();
+    let url = format!("{}/packets", lwc.env("LWC_HTTP"));
+    let body = ureq::post(&url).send_string(r#"{"ttl":1000000,"count":20}"#).unwrap().into_string().unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let ids: Vec<u64> = answer["packets"].as_array().unwrap().iter().filter_map(|v| v.as_u64()).collect();
+    assert_eq!(ids.len(), 20, "{answer}");
+    let down = tokio::task::spawn_blocking(move || {
+        let out = lwc.run(&["down"]);
+        assert!(out.status.success(), "{}", text(&out));
+    });
+    let mut fates: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    // Ends when nats-server goes (the subscription then waits in vain).
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(msg) = events.next().await {
+            if let Ok(e) = serde_json::from_slice::<lwc_wire::events::PacketEvent>(&msg.payload) {
+                if let Some(p) = e.fate_of() {
+                    *fates.entry(p).or_default() += 1;
+                }
+            }
+            if ids.iter().all(|id| fates.contains_key(id)) {
+                break;
+            }
+        }
+    })
+    .await;
+    down.await.unwrap();
+    let bad: Vec<_> = ids.iter().filter(|id| fates.get(id) != Some(&1)).map(|id| (id, fates.get(id))).collect();
+    assert!(bad.is_empty(), "packets without exactly one fate after lwc down: {bad:?}");
+}

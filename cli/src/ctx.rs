@@ -81,20 +81,44 @@ impl Ctx {
     /// nats-servers last (so hosts can settle their packets while a server
     /// is still up). A process of several hosts is named by its first.
     pub fn running_all(&self) -> Vec<Running> {
-        let mut all: Vec<Running> = Vec::new();
+        let (mut all, servers) = self.running_split();
+        all.extend(servers);
+        all
+    }
+
+    /// The ring's running processes: (host processes, one entry per
+    /// process; nats-servers).
+    pub fn running_split(&self) -> (Vec<Running>, Vec<Running>) {
+        let mut hosts: Vec<Running> = Vec::new();
         for host in self.running_hosts() {
-            match all.iter_mut().find(|p| p.pid == host.pid) {
+            match hosts.iter_mut().find(|p| p.pid == host.pid) {
                 Some(p) if !p.name.ends_with('…') => p.name.push('…'),
                 Some(_) => {}
-                None => all.push(host),
+                None => hosts.push(host),
             }
         }
-        for name in crate::state::server_names(&self.state) {
-            if let Some(pid) = self.running(&name) {
-                all.push(Running { name, pid });
-            }
-        }
-        all
+        let servers = crate::state::server_names(&self.state)
+            .into_iter()
+            .filter_map(|name| self.running(&name).map(|pid| Running { name, pid }))
+            .collect();
+        (hosts, servers)
+    }
+
+    /// Stop the whole ring in the order that loses nothing: probe hosts
+    /// first, which settle their packets while the lattice is still there
+    /// and report the fates to the control host; then the control host, the
+    /// fates' witness; then the nats-servers.
+    pub async fn stop_ring(&self, signals: &mut crate::signals::Signals) {
+        let (hosts, servers) = self.running_split();
+        let control = self
+            .manifest_of_ring()
+            .ok()
+            .and_then(|(_, m)| m.http_component().map(|c| c.host.clone()));
+        let is_control = |p: &Running| control.as_deref().is_some_and(|c| p.name.trim_end_matches('…') == c);
+        let (last, first): (Vec<Running>, Vec<Running>) = hosts.into_iter().partition(is_control);
+        procs::stop_all(&first, signals).await;
+        procs::stop_all(&last, signals).await;
+        procs::stop_all(&servers, signals).await;
     }
 
     /// The attached `lwc up` that owns the ring, if it is still alive.

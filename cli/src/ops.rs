@@ -18,11 +18,10 @@ use crate::state::{self, Lock, Record, RingEnv};
 pub async fn down(ctx: &Ctx, signals: &mut Signals) -> Result<i32> {
     let lock = Lock::take(&ctx.state)?;
     let supervisor = ctx.supervisor();
-    let procs = ctx.running_all();
-    if procs.is_empty() {
+    if ctx.running_all().is_empty() {
         eprintln!("lwc: no ring processes running in {}", ctx.state.dir.display());
     }
-    procs::stop_all(&procs, signals).await;
+    ctx.stop_ring(signals).await;
     state::clear(&ctx.state);
     drop(lock);
     if let Some(pid) = supervisor {

@@ -82,7 +82,7 @@ pub async fn up(ctx: &Ctx, args: UpArgs, signals: &mut Signals) -> Result<i32> {
     // started, with everything started into it since.
     eprintln!("lwc: stopping the ring");
     let _lock = Lock::take(&ctx.state)?;
-    procs::stop_all(&ctx.running_all(), signals).await;
+    ctx.stop_ring(signals).await;
     state::clear(&ctx.state);
     Ok(end?.exit_code())
 }
