@@ -159,6 +159,9 @@ impl Ring {
             .host(host)
             .args(self.http_plan.host_args())
             .args(&self.opts.host_args)
+            // Test rings load compiled components from disk after the first
+            // host compiled them (the cache is made by this run, in target/).
+            .envs([("LWC_COMPILE_CACHE", release_dir().join("lwc-compile-cache"))].iter().map(|(k, v)| (k, v.display().to_string())))
             .envs(self.opts.env.iter().map(|(k, v)| (k, v)));
         let proc = cmd.spawn(host, &self.ready_file(host), &log)?;
         self.hosts.retain(|p| p.name != host);
