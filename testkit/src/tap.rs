@@ -22,11 +22,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Tap {
-    /// Subscribe to `subject` (flushed, so nothing published after this
-    /// returns is missed) and collect what arrives.
+    /// Subscribe to `subject` (the server has the subscription when this
+    /// returns, so nothing published afterwards is missed) and collect what
+    /// arrives.
     pub async fn start(client: &async_nats::Client, subject: &str) -> Result<Tap> {
         let mut sub = client.subscribe(subject.to_string()).await?;
-        client.flush().await?;
+        crate::nats::round_trip(client).await?;
         let events = Arc::new(Mutex::new(Vec::new()));
         let garbage = Arc::new(Mutex::new(0));
         let (ev, gb) = (events.clone(), garbage.clone());
@@ -97,7 +98,7 @@ impl Heartbeats {
             .subscribe(lwc_wire::subjects::heartbeat(lattice, "*"))
             .await
             .context("cannot subscribe to heartbeats")?;
-        client.flush().await?;
+        crate::nats::round_trip(client).await?;
         Ok(Heartbeats {
             sub,
             latest: BTreeMap::new(),

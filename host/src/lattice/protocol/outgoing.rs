@@ -206,8 +206,10 @@ impl<F: Clone> Outgoing<F> {
         }
     }
 
-    /// After a reconnect: every hop not yet accepted is re-sent, accepted ones
-    /// are watched afresh, open queries are dropped (asked again when due).
+    /// After a reconnect: accepted hops are watched afresh; every hop not yet
+    /// accepted is asked about (three query windows on, once the others have
+    /// reconnected) and re-sent only if nobody has it; open queries are
+    /// dropped (asked again when due).
     pub fn resume(&mut self, now: Nanos, policy: &Policy, acts: &mut Vec<Action<F>>) -> u64 {
         let mut resent = 0;
         for p in self.hops.values_mut() {
