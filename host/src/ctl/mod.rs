@@ -72,9 +72,9 @@ pub struct ControlPlane {
     links: Links,
     chaos: Arc<Chaos>,
     ledger: Arc<Ledger>,
-    /// Hosts in the manifest, and which host runs each component.
+    /// Hosts in the manifest, and which hosts run each component (its replicas).
     hosts: Vec<String>,
-    components: BTreeMap<String, String>,
+    components: BTreeMap<String, Vec<String>>,
     replica: Mutex<Replica>,
     /// Serializes changes so their versions go out in order.
     changing: tokio::sync::Mutex<()>,
@@ -115,7 +115,7 @@ impl ControlPlane {
             components: manifest
                 .components
                 .values()
-                .map(|c| (c.name.clone(), c.host.clone()))
+                .map(|c| (c.name.clone(), c.hosts.clone()))
                 .collect(),
             replica: Mutex::new(Replica::default()),
             changing: tokio::sync::Mutex::new(()),

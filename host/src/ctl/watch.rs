@@ -41,7 +41,9 @@ impl ControlPlane {
         let components: Vec<_> = self
             .components
             .iter()
-            .map(|(c, h)| json!({ "name": c, "host": h }))
+            // `host` is the first replica (one host for most components);
+            // `hosts` lists every replica.
+            .map(|(c, hosts)| json!({ "name": c, "host": hosts.first(), "hosts": hosts }))
             .collect();
         json!({
             "lattice": self.lattice,
