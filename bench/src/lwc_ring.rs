@@ -1,6 +1,7 @@
 //! The five-host lwc ring of `scripts/ring.toml`, on a lattice and HTTP
 //! port of its own: hop latency from one traced packet, then throughput
-//! and CPU per hop with [`IN_FLIGHT`] packets.
+//! and CPU per hop with [`IN_FLIGHT`] packets. [`measure_ring`] measures
+//! any started ring the same way (the generated rings of `--size` too).
 
 use anyhow::{bail, Context, Result};
 use futures::StreamExt;
@@ -29,9 +30,10 @@ impl<'a> Setup<'a> {
     }
 }
 
-struct Ring {
-    http: String,
-    hosts: Vec<Proc>,
+/// A started ring: its control URL and its host processes.
+pub struct Ring {
+    pub http: String,
+    pub hosts: Vec<Proc>,
 }
 
 impl Ring {
@@ -72,12 +74,24 @@ impl Ring {
 
 pub async fn measure(nats: &Nats, root: &Path, dir: &Path, setup: &Setup<'_>, timing: &Timing) -> Result<Figures> {
     let ring = Ring::start(nats, root, dir, setup)?;
+    measure_ring(nats, &ring, setup.lattice, 4, timing).await
+}
+
+/// Latency, then throughput and CPU per hop of `ring`, which must hear
+/// heartbeats from at least `min_beating` hosts in the window.
+pub async fn measure_ring(nats: &Nats, ring: &Ring, lattice: &str, min_beating: usize, timing: &Timing) -> Result<Figures> {
     let client = nats.client().await?;
-    let mut figures = latency(&client, &ring, setup.lattice, timing).await?;
+    let mut figures = latency(&client, ring, lattice, timing).await?;
+    let pids = ring_pids(nats, ring);
+    (figures.hops_per_s, figures.cpu_us_per_hop) = throughput(&client, ring, lattice, &pids, min_beating, timing).await?;
+    Ok(figures)
+}
+
+/// Every process of the ring: its hosts and nats-server.
+pub fn ring_pids(nats: &Nats, ring: &Ring) -> Vec<u32> {
     let mut pids: Vec<u32> = ring.hosts.iter().filter_map(Proc::pid).collect();
     pids.extend(nats.pid());
-    (figures.hops_per_s, figures.cpu_us_per_hop) = throughput(&client, &ring, setup.lattice, &pids, timing).await?;
-    Ok(figures)
+    pids
 }
 
 /// One traced packet: a hop is the difference of consecutive `recv_ns`.
@@ -129,7 +143,14 @@ async fn latency(client: &async_nats::Client, ring: &Ring, lattice: &str, timing
 
 /// [`IN_FLIGHT`] packets: invocations/s from the heartbeats'
 /// `counters.invocations`, and CPU µs per hop of `pids` meanwhile.
-async fn throughput(client: &async_nats::Client, ring: &Ring, lattice: &str, pids: &[u32], timing: &Timing) -> Result<(f64, f64)> {
+async fn throughput(
+    client: &async_nats::Client,
+    ring: &Ring,
+    lattice: &str,
+    pids: &[u32],
+    min_beating: usize,
+    timing: &Timing,
+) -> Result<(f64, f64)> {
     let mut beats = client.subscribe(lwc_wire::subjects::heartbeat(lattice, "*")).await?;
     client.flush().await?;
     post(&ring.http, &format!("{{\"ttl\":1000000,\"count\":{IN_FLIGHT}}}")).await?;
@@ -148,7 +169,7 @@ async fn throughput(client: &async_nats::Client, ring: &Ring, lattice: &str, pid
             last.insert(hb.host, v);
         }
     }
-    if first.len() < 4 {
+    if first.len() < min_beating {
         bail!("heartbeats from only {} hosts", first.len());
     }
     let mut rate = 0.0;

@@ -12,7 +12,10 @@
 //!   figures;
 //! - the fresh-instance ring again with OpenTelemetry export on, to an OTLP
 //!   sink in this process: once with the default sampling (only traced
-//!   packets make spans) and once with every packet traced.
+//!   packets make spans) and once with every packet traced;
+//! - with `--size 5,50,200`, a generated ring of each size as `lwc up
+//!   --size N` starts it (hosts packed into processes): the same figures,
+//!   plus start-up time and total RSS.
 //!
 //! Latencies go into HdrHistograms; with one message in flight there is no
 //! coordinated omission. CPU per hop is user + system time from
@@ -24,6 +27,7 @@
 //! - [`lwc_ring`]: the five-host lwc ring (processes from `lwc-testkit`)
 //! - [`raw_ring`]: the raw NATS ring and its `--node` mode
 //! - [`otlp_sink`]: an OTLP/HTTP endpoint that counts and discards exports
+//! - [`sizes`]: `--size`, generated rings of many hosts
 //! - [`report`]: the table, the aims and the JSON line
 
 mod figures;
@@ -31,6 +35,7 @@ mod lwc_ring;
 mod otlp_sink;
 mod raw_ring;
 mod report;
+mod sizes;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -60,6 +65,10 @@ struct Cli {
     /// Project root (default: found from this binary, target/release/lwc-bench).
     #[arg(long)]
     root: Option<PathBuf>,
+    /// Also measure generated rings of these sizes (comma list, each
+    /// 2..=1000 probe hosts), packed as `lwc up --size N` packs them.
+    #[arg(long, value_name = "LIST", value_parser = sizes::parse)]
+    size: Option<sizes::Sizes>,
 
     // ---- raw NATS ring node mode (spawned by the benchmark itself)
     #[arg(long, hide = true)]
@@ -145,6 +154,23 @@ async fn run_all(cli: &Cli, root: &Path, dir: &Path, timing: &Timing) -> Result<
     if otlp_requests == 0 {
         bail!("the OTLP sink received nothing: export did not happen");
     }
+    drop(sink);
+
+    let mut sized = Vec::new();
+    let mut cold_start_ms = 0.0;
+    if let Some(sizes::Sizes(list)) = &cli.size {
+        let cache = dir.join("compile-cache");
+        eprintln!("lwc-bench: filling the compile cache {} ...", cache.display());
+        cold_start_ms = sizes::prime_cache(&nats, root, dir, &cache).context("filling the compile cache")?.as_secs_f64() * 1e3;
+        for &size in list {
+            eprintln!("lwc-bench: generated ring of {size} probe hosts ...");
+            sized.push(
+                sizes::measure(&nats, root, dir, &cache, size, timing)
+                    .await
+                    .with_context(|| format!("generated ring of {size}"))?,
+            );
+        }
+    }
     Ok(Results {
         fresh,
         reuse,
@@ -152,5 +178,7 @@ async fn run_all(cli: &Cli, root: &Path, dir: &Path, timing: &Timing) -> Result<
         otlp,
         otlp_all,
         otlp_requests,
+        sizes: sized,
+        cold_start_ms,
     })
 }

@@ -2,6 +2,7 @@
 
 use crate::figures::{Figures, Timing};
 use crate::raw_ring::RAW_NODES;
+use crate::sizes::SizeFigures;
 use crate::{IN_FLIGHT, REUSE};
 
 /// Every figure of one run.
@@ -15,6 +16,10 @@ pub struct Results {
     pub otlp_all: Figures,
     /// Export requests the sink took during the OTLP runs.
     pub otlp_requests: u64,
+    /// `--size`: one generated ring per size, in the order asked.
+    pub sizes: Vec<SizeFigures>,
+    /// `--size`: start-up of the process that filled the compile cache.
+    pub cold_start_ms: f64,
 }
 
 pub fn print(quick: bool, json: bool, timing: &Timing, results: &Results) {
@@ -42,7 +47,12 @@ pub fn print(quick: bool, json: bool, timing: &Timing, results: &Results) {
     println!();
     otel_table(results);
     println!();
+    if !results.sizes.is_empty() {
+        sizes_table(results);
+        println!();
+    }
     aims(results);
+    sizes_aims(results);
     if json {
         println!("{}", to_json(quick, nproc, results));
     }
@@ -113,6 +123,78 @@ fn otel_table(results: &Results) {
     row("every packet traced (OTEL_TRACES_SAMPLER=always_on)", otlp_all);
 }
 
+fn sizes_table(results: &Results) {
+    let Results {
+        fresh,
+        sizes,
+        cold_start_ms,
+        ..
+    } = results;
+    println!(
+        "generated rings (`lwc up --size N`: N probe hosts + control, up to {} hosts per lwc-host process, control alone; \
+         fresh instances; ratios to the five-host ring above; one compile cache, filled first: {:.0} ms cold):",
+        lwc_cli::pack::DEFAULT_PER_SIZED_RING,
+        cold_start_ms
+    );
+    println!();
+    println!(
+        "| {:>5} | {:>9} | {:>11} | {:>11} | {:>10} | {:>10} | {:>8} | {:>8} | {:>11} | {:>10} |",
+        "size", "processes", "start-up ms", "hop p50 µs", "hops/s", "CPU µs/hop", "RSS MB", "p50 ÷ 5", "hops/s ÷ 5", "CPU ÷ 5"
+    );
+    let d = |n: usize| "-".repeat(n);
+    println!(
+        "|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|",
+        d(6),
+        d(10),
+        d(12),
+        d(12),
+        d(11),
+        d(11),
+        d(9),
+        d(9),
+        d(12),
+        d(11)
+    );
+    for s in sizes {
+        let f = &s.figures;
+        println!(
+            "| {:>5} | {:>9} | {:>11.0} | {:>11.1} | {:>10.0} | {:>10.1} | {:>8.0} | {:>8.2} | {:>11.2} | {:>10.2} |",
+            s.size,
+            s.processes,
+            s.startup_ms,
+            f.p50_us,
+            f.hops_per_s,
+            f.cpu_us_per_hop,
+            s.rss_mb,
+            f.p50_us / fresh.p50_us,
+            f.hops_per_s / fresh.hops_per_s,
+            f.cpu_us_per_hop / fresh.cpu_us_per_hop,
+        );
+    }
+    println!("RSS: VmRSS of the ring's lwc-host processes and nats-server (shared by every ring of the run) after the throughput window.");
+}
+
+/// Issue 15's aims, for a ring of 200 when one was measured.
+fn sizes_aims(results: &Results) {
+    let Some(s) = results.sizes.iter().find(|s| s.size == 200) else {
+        return;
+    };
+    let fresh = &results.fresh;
+    let aim = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!(
+        "aims at 200 hosts: up within 30 s {} ({:.1} s), RSS ≤ 2 GB {} ({:.0} MB); \
+         hops/s ≥ 0.7× the five-host ring's {} ({:.2}×); hop p50 ≤ 1.3× {} ({:.2}×)",
+        aim(s.startup_ms <= 30_000.0),
+        s.startup_ms / 1e3,
+        aim(s.rss_mb <= 2048.0),
+        s.rss_mb,
+        aim(s.figures.hops_per_s >= 0.7 * fresh.hops_per_s),
+        s.figures.hops_per_s / fresh.hops_per_s,
+        aim(s.figures.p50_us <= 1.3 * fresh.p50_us),
+        s.figures.p50_us / fresh.p50_us,
+    );
+}
+
 fn aims(results: &Results) {
     let Results {
         fresh, reuse, raw, otlp, ..
@@ -147,6 +229,7 @@ fn to_json(quick: bool, nproc: usize, results: &Results) -> serde_json::Value {
         raw,
         otlp,
         otlp_all,
+        sizes,
         ..
     } = results;
     let r1 = |x: f64| (x * 10.0).round() / 10.0;
@@ -179,6 +262,15 @@ fn to_json(quick: bool, nproc: usize, results: &Results) -> serde_json::Value {
             "all_traced_cpu_us_per_hop": r1(otlp_all.cpu_us_per_hop),
             "all_traced_throughput_vs_off": r2(otlp_all.hops_per_s / fresh.hops_per_s),
         },
+        "sizes": sizes.iter().map(|s| serde_json::json!({
+            "size": s.size,
+            "processes": s.processes,
+            "hop_p50_us": r1(s.figures.p50_us),
+            "hops_per_s": s.figures.hops_per_s.round(),
+            "cpu_us_per_hop": r1(s.figures.cpu_us_per_hop),
+            "rss_mb": r1(s.rss_mb),
+            "startup_ms": s.startup_ms.round(),
+        })).collect::<Vec<_>>(),
         "cores": nproc,
         "quick": quick,
     })
