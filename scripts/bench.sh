@@ -5,6 +5,11 @@
 #   scripts/bench.sh            full run (~1.5 min); writes bench/results.md
 #   scripts/bench.sh --quick    a few seconds per figure; writes nothing
 #   scripts/bench.sh --json     also print one JSON object as the last line
+#   scripts/bench.sh --size 5,50,200
+#                               also a row per generated ring of that many probe
+#                               hosts (2..=1000 each), started as `lwc up --size N`
+#                               starts it (8 hosts per lwc-host process): hop p50,
+#                               hops/s, CPU µs per hop, RSS and start-up time
 #   scripts/bench.sh --help     this text
 #
 # Builds (release) what it needs, then runs target/release/lwc-bench, which
@@ -25,14 +30,20 @@ LWC_PROG=bench # read by lib.sh's messages
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 quick=0
+sizes=
 args=()
-for a in "$@"; do
-    case $a in
-        --quick) quick=1; args+=("$a") ;;
-        --json) args+=("$a") ;;
+while (($#)); do
+    case $1 in
+        --quick) quick=1; args+=("$1") ;;
+        --json) args+=("$1") ;;
+        --size)
+            (($# >= 2)) || lwc_die "--size needs a list of ring sizes, e.g. --size 5,50,200"
+            sizes=$2; args+=(--size "$2"); shift ;;
+        --size=*) sizes=${1#--size=}; args+=("$1") ;;
         -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) lwc_die "unknown argument: $a (see --help)" ;;
+        *) lwc_die "unknown argument: $1 (see --help)" ;;
     esac
+    shift
 done
 
 nats=$(find_nats_server) || lwc_die "no working nats-server (run scripts/setup.sh, or set LWC_NATS_SERVER)"
@@ -86,6 +97,15 @@ if ((quick == 0)); then
         echo "  export (so the cost measured is the hosts', not a collector's), metrics"
         echo "  every 1 s. Default sampling traces only packets injected with"
         echo "  \`trace\`; the second row traces every packet (a span per hop)."
+        if [[ -n $sizes ]]; then
+            echo "- *Generated rings* (\`--size $sizes\`): the manifest \`lwc up --size N\`"
+            echo "  writes (the cli's generator), N probe hosts and control, packed as it"
+            echo "  packs them (8 hosts per \`lwc-host\` process, control alone), fresh"
+            echo "  instances, the same latency, hops/s and CPU figures. *start-up*: first"
+            echo "  spawn to every process's ready file, with the run's compile cache"
+            echo "  already filled (as after any earlier ring). *RSS*: VmRSS of the ring's"
+            echo "  processes and nats-server after the throughput window."
+        fi
         echo "- Shared, noisy machine: compare the ratios, not the absolutes; one run."
         echo
         # Hand-written: what the profiles found and what changed.
