@@ -208,3 +208,7 @@ impl Ledger {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "ledger_tests.rs"]
+mod tests;

@@ -29,6 +29,8 @@ use lwc_wire::subjects::{self, is_valid_token};
 mod book;
 mod census;
 mod watch;
+#[cfg(test)]
+mod tests;
 
 /// How long the control host waits for hosts to ack a change.
 const ACK_WAIT: Duration = Duration::from_millis(1500);
