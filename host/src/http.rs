@@ -20,7 +20,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView;
 
-use crate::wasm::imports::GuestCtx;
+use crate::wasm::imports::{GuestCtx, GuestHandles};
 use crate::node::Node;
 use crate::otel::spans::RequestTrace;
 use crate::wasm::runtime::{HostState, Runtime};
@@ -32,7 +32,8 @@ pub struct HttpComponent {
     pub name: Arc<str>,
     pre: ProxyPre<HostState>,
     rt: Arc<Runtime>,
-    node: Arc<Node>,
+    /// What its instances' imports use, shared by every request.
+    handles: Arc<GuestHandles>,
     permits: Arc<Semaphore>,
     /// The bearer token every request must carry (see [`required_token`]).
     token: Option<Arc<str>>,
@@ -49,10 +50,10 @@ impl HttpComponent {
         token: Option<Arc<str>>,
     ) -> Self {
         HttpComponent {
+            handles: GuestHandles::new(&node, name.clone()),
             name,
             pre,
             rt,
-            node,
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS)),
             token,
         }
@@ -101,7 +102,7 @@ impl HttpComponent {
         let Ok(_permit) = self.permits.clone().try_acquire_owned() else {
             return json_error(503, "too many requests in flight; try again");
         };
-        let trace = self.node.ledger().otel.request(req.method().as_str(), req.uri().path());
+        let trace = self.handles.otel.request(req.method().as_str(), req.uri().path());
         let resp = match self.call(req, trace.clone()).await {
             Ok(resp) => resp,
             Err(e) => {
@@ -120,7 +121,7 @@ impl HttpComponent {
         req: hyper::Request<hyper::body::Incoming>,
         trace: Option<Arc<RequestTrace>>,
     ) -> Result<Response> {
-        let mut guest = GuestCtx::new(self.node.clone(), self.name.clone());
+        let mut guest = GuestCtx::with_handles(self.handles.clone());
         guest.request = trace;
         let mut store = self.rt.store(guest);
         let (tx, rx) = tokio::sync::oneshot::channel();

@@ -7,7 +7,7 @@
 //! so an instance never waits on the ring and a cap of 1 cannot deadlock.
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
@@ -15,7 +15,7 @@ use opentelemetry::KeyValue;
 use wasmtime::Store;
 
 use crate::wasm::bindings::probe::{Probe, ProbePre};
-use crate::wasm::imports::{CallCtx, GuestCtx};
+use crate::wasm::imports::{CallCtx, GuestCtx, GuestHandles};
 use crate::lattice::Inbound;
 use crate::node::Node;
 use crate::otel::instruments::Outcome as MetricOutcome;
@@ -30,6 +30,8 @@ pub struct ProbeComponent {
     /// Invocations an instance may serve before it is discarded (1 = fresh).
     reuse: u32,
     idle: Mutex<Vec<Warm>>,
+    /// What its instances' imports use, built on the first hop ([`Self::handles`]).
+    handles: OnceLock<Arc<GuestHandles>>,
 }
 
 /// A reusable instance and how many calls it has served.
@@ -73,6 +75,19 @@ impl ProbeComponent {
             pre,
             reuse: reuse.max(1),
             idle: Mutex::new(Vec::new()),
+            handles: OnceLock::new(),
+        }
+    }
+
+    /// The handles of this component on `node`'s host. A component serves one
+    /// host, so they are built once, from the first hop's node; should it be
+    /// run on another node, it gets handles of that node's (not shared).
+    fn handles(&self, node: &Arc<Node>) -> Arc<GuestHandles> {
+        let built = self.handles.get_or_init(|| GuestHandles::new(node, self.name.clone()));
+        if Arc::ptr_eq(&built.forwarder, &node.forwarder) {
+            built.clone()
+        } else {
+            GuestHandles::new(node, self.name.clone())
         }
     }
 
@@ -82,7 +97,7 @@ impl ProbeComponent {
                 return Ok(warm);
             }
         }
-        let mut store = rt.store(GuestCtx::new(node.clone(), self.name.clone()));
+        let mut store = rt.store(GuestCtx::with_handles(self.handles(node)));
         let probe = self.pre.instantiate_async(&mut store).await?;
         Ok(Warm {
             store,

@@ -1,6 +1,6 @@
 //! What every part of one host process shares: its name, the lattice, the
 //! link table, its chaos settings and its ledger. Forwarding and injection,
-//! the two ways a packet enters the lattice, live here.
+//! the two ways a packet enters the lattice, live here ([`Forwarder`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,7 +20,19 @@ pub struct Node {
     pub links: Links,
     pub chaos: Arc<Chaos>,
     pub ctl: Arc<ControlPlane>,
-    /// Highest packet id handed out by [`Node::reserve_packet_ids`].
+    /// Forwarding, injection and packet ids: its own handle, so the guests'
+    /// imports can hold it without the rest of the node.
+    pub forwarder: Arc<Forwarder>,
+}
+
+/// How packets enter the lattice from this host: forwarded on from a
+/// component, or injected new (under ids it hands out).
+pub struct Forwarder {
+    host: Arc<str>,
+    lattice: Arc<Lattice>,
+    links: Links,
+    chaos: Arc<Chaos>,
+    /// Highest packet id handed out by [`Forwarder::reserve_packet_ids`].
     last_packet_id: AtomicU64,
 }
 
@@ -43,17 +55,45 @@ impl Node {
         chaos: Arc<Chaos>,
         ctl: Arc<ControlPlane>,
     ) -> Node {
+        let forwarder = Arc::new(Forwarder {
+            host: host.clone(),
+            lattice: lattice.clone(),
+            links: links.clone(),
+            chaos: chaos.clone(),
+            last_packet_id: AtomicU64::new(0),
+        });
         Node {
             host,
             lattice,
             links,
             chaos,
             ctl,
-            last_packet_id: AtomicU64::new(0),
+            forwarder,
         }
     }
 
     pub fn ledger(&self) -> &Arc<Ledger> {
+        self.lattice.ledger()
+    }
+
+    /// [`Forwarder::reserve_packet_ids`].
+    pub fn reserve_packet_ids(&self, count: u32) -> u64 {
+        self.forwarder.reserve_packet_ids(count)
+    }
+
+    /// [`Forwarder::inject`].
+    pub async fn inject(&self, from: &Arc<str>, link: &str, inv: Invocation, trace: bool, traceparent: Option<String>) {
+        self.forwarder.inject(from, link, inv, trace, traceparent).await
+    }
+
+    /// [`Forwarder::forward`].
+    pub async fn forward(&self, fwd: Forward<'_>) -> Option<(LostReason, String)> {
+        self.forwarder.forward(fwd).await
+    }
+}
+
+impl Forwarder {
+    fn ledger(&self) -> &Arc<Ledger> {
         self.lattice.ledger()
     }
 

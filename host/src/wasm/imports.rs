@@ -4,30 +4,69 @@
 //! - `wasmcloud:lwc/packet-looper.process`: the next hop, resolved by link
 //!   name; returns as soon as the hop is handed to the lattice
 //! - `wasi:logging/logging.log`: to the host log (target `guest`)
-//! - `wasmcloud:lwc/control-plane`: packet ids, tracing, chaos, links and
-//!   steady load ([`crate::load`]), for control only
+//! - `wasmcloud:lwc/control-plane`: in [`super::control_plane`]
+//!
+//! Each instance's [`GuestCtx`] holds its component's [`GuestHandles`]: the
+//! host's parts its imports use, each by name, not the node.
 
 use anyhow::{bail, Result};
 use std::collections::HashSet;
 use std::sync::Arc;
 use wasmtime::component::{Resource, ResourceTableError};
 
-use crate::wasm::bindings::control::wasmcloud::lwc::control_plane;
 use crate::wasm::bindings::probe::wasi::logging::logging::{self, Level};
 use crate::wasm::bindings::probe::wasmcloud::bus::lattice;
 use crate::wasm::bindings::probe::wasmcloud::lwc::packet_looper;
-use crate::ctl::{ChaosPatch, CtlError};
+use crate::ctl::ControlPlane;
 use crate::lattice::protocol::Upstream;
-use crate::load;
-use crate::node::{Forward, Node};
+use crate::ledger::Ledger;
+use crate::load::{self, LoadSlot};
+use crate::node::{Forward, Forwarder, Node};
 use crate::otel::logs::GuestRecord;
 use crate::otel::spans::RequestTrace;
+use crate::otel::Otel;
 use lwc_wire::events::LostReason;
 use opentelemetry::trace::SpanContext;
-use lwc_wire::ctl::LinkWire;
 use crate::wasm::runtime::HostState;
 use lwc_wire::invocation::Invocation;
 use lwc_wire::subjects::{is_valid_token, PACKET_LOOPER};
+
+/// What one component's imports use, built once per component from its
+/// host's node and shared by all its instances (a context clones the `Arc`).
+pub struct GuestHandles {
+    /// The component these instances are.
+    pub component: Arc<str>,
+    /// The host they run on (named when host chaos traps them).
+    pub host: Arc<str>,
+    /// Sends their forwards on; injects and numbers control's new packets.
+    pub forwarder: Arc<Forwarder>,
+    /// Counts what a guest got wrong; its metrics take the guest logs.
+    pub ledger: Arc<Ledger>,
+    /// OTLP export: guest log records go to `otel.logs` when it is on.
+    pub otel: Arc<Otel>,
+    /// Chaos, links and status of the lattice (the control component's).
+    pub ctl: Arc<ControlPlane>,
+    /// This host's steady load (the control component's `/load`).
+    pub load: Arc<LoadSlot>,
+}
+
+impl GuestHandles {
+    /// `component`'s handles on `node`'s host: the node's parts, taken once.
+    pub fn new(node: &Arc<Node>, component: Arc<str>) -> Arc<GuestHandles> {
+        let Node { host, lattice, ctl, forwarder, .. } = &**node;
+        let ledger = lattice.ledger().clone();
+        Arc::new(GuestHandles {
+            component,
+            host: host.clone(),
+            forwarder: forwarder.clone(),
+            otel: ledger.otel.clone(),
+            ledger,
+            ctl: ctl.clone(),
+            // Keyed by the node, as serve's drain stops it.
+            load: load::slot_for(node),
+        })
+    }
+}
 
 /// The invocation an instance is serving right now.
 #[derive(Debug, Clone)]
@@ -46,9 +85,8 @@ pub struct CallCtx {
 
 /// Per-instance guest state kept in the store.
 pub struct GuestCtx {
-    pub node: Arc<Node>,
-    /// The component this instance is.
-    pub component: Arc<str>,
+    /// What this instance's imports use (its component's, shared).
+    pub handles: Arc<GuestHandles>,
     /// Set by `set-link-name` for `packet-looper`; `default` until then.
     pub link_name: Option<String>,
     /// `Some` while serving a hop; `None` while serving an HTTP request.
@@ -62,14 +100,14 @@ pub struct GuestCtx {
     /// The trace of the HTTP request this instance serves, if traced.
     pub request: Option<Arc<RequestTrace>>,
     /// Packets marked traced by the control component.
-    traced: HashSet<u64>,
+    pub(super) traced: HashSet<u64>,
 }
 
 impl GuestCtx {
-    pub fn new(node: Arc<Node>, component: Arc<str>) -> GuestCtx {
+    /// A fresh context on `handles`: no allocation beyond the instance's own.
+    pub fn with_handles(handles: Arc<GuestHandles>) -> GuestCtx {
         GuestCtx {
-            node,
-            component,
+            handles,
             link_name: None,
             call: None,
             forwarded: false,
@@ -78,6 +116,12 @@ impl GuestCtx {
             request: None,
             traced: HashSet::new(),
         }
+    }
+
+    /// A context with handles of its own, built on the spot.
+    #[deprecated(note = "build GuestHandles::new once per component and use GuestCtx::with_handles")]
+    pub fn new(node: Arc<Node>, component: Arc<str>) -> GuestCtx {
+        GuestCtx::with_handles(GuestHandles::new(&node, component))
     }
 
     /// Reset per-call state before serving `call` (instances may be reused).
@@ -127,7 +171,7 @@ impl lattice::HostCallTargetInterface for HostState {
             Err(ResourceTableError::Full) => bail!(
                 "{} holds {} host resources, the most an instance may: \
                  it creates call-target-interface handles without dropping them",
-                self.guest.component,
+                self.guest.handles.component,
                 crate::wasm::runtime::MAX_GUEST_RESOURCES
             ),
             Err(e) => Err(e.into()),
@@ -150,17 +194,18 @@ impl packet_looper::Host for HostState {
             // Outside a hop: the control component injecting a new packet.
             return inject(g, packet, ttl, chaos, route, &link).await;
         };
+        let h = &*g.handles;
         if g.trap_at_forward {
-            bail!("chaos: host {} trapped {} before it forwarded", g.node.host, g.component);
+            bail!("chaos: host {} trapped {} before it forwarded", h.host, h.component);
         }
         if g.forwarded {
             // One packet in, one packet out: a second forward would clone it.
-            g.node.ledger().counters.reject("double-forward");
+            h.ledger.counters.reject("double-forward");
             return Ok(());
         }
         g.forwarded = true;
         if packet != call.packet || ttl >= call.ttl {
-            g.node.ledger().counters.reject("forward-mismatch");
+            h.ledger.counters.reject("forward-mismatch");
         }
         let route = if is_valid_token(&route) { route } else { link.clone() };
         let inv = Invocation {
@@ -173,14 +218,14 @@ impl packet_looper::Host for HostState {
             route,
         };
         let fwd = Forward {
-            from: &g.component,
+            from: &h.component,
             link: &link,
             inv,
             trace: call.trace,
             traceparent: call.traceparent.clone(),
             upstream: Some(call.upstream.clone()),
         };
-        g.forward_loss = g.node.forward(fwd).await;
+        g.forward_loss = h.forwarder.forward(fwd).await;
         Ok(())
     }
 }
@@ -204,16 +249,17 @@ async fn inject(g: &mut GuestCtx, packet: u64, ttl: u64, chaos: u16, route: Stri
         hop_id: 0,
         route,
     };
-    g.node.inject(&g.component, link, inv, trace, traceparent).await;
+    let h = &g.handles;
+    h.forwarder.inject(&h.component, link, inv, trace, traceparent).await;
     Ok(())
 }
 
 impl logging::Host for HostState {
     async fn log(&mut self, level: Level, context: String, message: String) -> Result<()> {
-        let component = &*self.guest.component;
-        let metrics = &self.guest.node.ledger().metrics;
-        metrics.guest_log(component, level_name(level), &context, &message);
-        if let Some(logs) = &self.guest.node.ledger().otel.logs {
+        let h = &*self.guest.handles;
+        let component = &*h.component;
+        h.ledger.metrics.guest_log(component, level_name(level), &context, &message);
+        if let Some(logs) = &h.otel.logs {
             let request_span = self.guest.request.as_ref().and_then(|r| r.context());
             let span = match &self.guest.call {
                 Some(call) => call.span.as_ref(),
@@ -251,187 +297,6 @@ fn otel_level(level: Level) -> crate::otel::logs::Level {
         Level::Warn => L::Warn,
         Level::Error => L::Error,
         Level::Critical => L::Critical,
-    }
-}
-
-fn to_wit_chaos(list: Vec<(String, crate::chaos::ChaosSettings)>) -> Vec<control_plane::HostChaos> {
-    list.into_iter()
-        .map(|(host, c)| control_plane::HostChaos {
-            host,
-            chaos: control_plane::Chaos {
-                trap: c.trap,
-                delay_ms: c.delay_ms,
-                jitter_ms: c.jitter_ms,
-                drop: c.drop,
-                down_s: c.down_s,
-            },
-        })
-        .collect()
-}
-
-fn to_wit_links(list: Vec<LinkWire>) -> Vec<control_plane::Link> {
-    list.into_iter()
-        .map(|l| control_plane::Link {
-            source: l.source,
-            name: l.name,
-            target: l.target,
-        })
-        .collect()
-}
-
-fn to_wit_error(e: CtlError) -> control_plane::CtlError {
-    match e {
-        CtlError::BadRequest(m) => control_plane::CtlError::BadRequest(m),
-        CtlError::Unavailable(m) => control_plane::CtlError::Unavailable(m),
-    }
-}
-
-impl control_plane::Host for HostState {
-    async fn get_chaos(&mut self) -> Result<Vec<control_plane::HostChaos>> {
-        Ok(to_wit_chaos(self.guest.node.ctl.get_chaos()))
-    }
-
-    async fn set_chaos(
-        &mut self,
-        host: String,
-        patch: control_plane::ChaosPatch,
-    ) -> Result<Result<Vec<control_plane::HostChaos>, control_plane::CtlError>> {
-        let patch = ChaosPatch {
-            trap: patch.trap,
-            delay_ms: patch.delay_ms,
-            jitter_ms: patch.jitter_ms,
-            drop: patch.drop,
-            down_s: patch.down_s,
-        };
-        let res = self.guest.node.ctl.set_chaos(&host, patch).await;
-        Ok(res.map(to_wit_chaos).map_err(to_wit_error))
-    }
-
-    async fn get_links(&mut self) -> Result<Vec<control_plane::Link>> {
-        Ok(to_wit_links(self.guest.node.ctl.get_links()))
-    }
-
-    async fn put_link(
-        &mut self,
-        link: control_plane::Link,
-    ) -> Result<Result<Vec<control_plane::Link>, control_plane::CtlError>> {
-        let link = LinkWire {
-            source: link.source,
-            name: link.name,
-            target: link.target,
-        };
-        let res = self.guest.node.ctl.put_link(link).await;
-        Ok(res.map(to_wit_links).map_err(to_wit_error))
-    }
-
-    async fn delete_link(
-        &mut self,
-        source: String,
-        name: String,
-    ) -> Result<Result<Vec<control_plane::Link>, control_plane::CtlError>> {
-        let res = self.guest.node.ctl.delete_link(&source, &name).await;
-        Ok(res.map(to_wit_links).map_err(to_wit_error))
-    }
-
-    async fn status(&mut self) -> Result<String> {
-        Ok(self.guest.node.ctl.status())
-    }
-
-    async fn reserve_packet_ids(&mut self, count: u32) -> Result<u64> {
-        Ok(self.guest.node.reserve_packet_ids(count))
-    }
-
-    async fn start_load(
-        &mut self,
-        spec: control_plane::LoadSpec,
-    ) -> Result<Result<control_plane::LoadStatus, control_plane::CtlError>> {
-        let spec = load::LoadSpec {
-            rate: spec.rate,
-            ttl: spec.ttl,
-            chaos: spec.chaos,
-            route: spec.route,
-            duration_s: spec.duration_s,
-        };
-        let injector = Arc::new(NodeInjector {
-            node: Arc::downgrade(&self.guest.node),
-            from: self.guest.component.clone(),
-        });
-        let started = load::slot_for(&self.guest.node).start(spec, injector);
-        Ok(started
-            .map(to_wit_load)
-            .map_err(|busy| control_plane::CtlError::Conflict(busy.to_string())))
-    }
-
-    async fn get_load(&mut self) -> Result<control_plane::LoadState> {
-        Ok(to_wit_load_state(load::slot_for(&self.guest.node).get()))
-    }
-
-    async fn stop_load(&mut self) -> Result<control_plane::LoadState> {
-        let slot = load::slot_for(&self.guest.node);
-        Ok(to_wit_load_state(slot.stop().await))
-    }
-
-    async fn mark_traced(&mut self, packet: u64) -> Result<()> {
-        // Bounded: a request marks at most as many packets as it injects.
-        if self.guest.traced.len() < 100_000 {
-            self.guest.traced.insert(packet);
-        }
-        Ok(())
-    }
-}
-
-/// The load scheduler's way onto the lattice: injection as the control
-/// component's own `process` call does it, while the host is alive.
-struct NodeInjector {
-    node: std::sync::Weak<Node>,
-    from: Arc<str>,
-}
-
-impl load::Injector for NodeInjector {
-    fn inject(&self, spec: &load::LoadSpec, count: u32) -> load::InjectFuture<'_> {
-        let spec = spec.clone();
-        Box::pin(async move {
-            let Some(node) = self.node.upgrade() else {
-                return false;
-            };
-            let first = node.reserve_packet_ids(count);
-            for packet in first..first + u64::from(count) {
-                let inv = Invocation {
-                    packet,
-                    ttl: spec.ttl,
-                    chaos: spec.chaos,
-                    hops: 1,
-                    hop_id: 0,
-                    route: spec.route.clone(),
-                };
-                node.inject(&self.from, "default", inv, false, None).await;
-            }
-            true
-        })
-    }
-}
-
-fn to_wit_load(s: load::LoadStatus) -> control_plane::LoadStatus {
-    control_plane::LoadStatus {
-        spec: control_plane::LoadSpec {
-            rate: s.spec.rate,
-            ttl: s.spec.ttl,
-            chaos: s.spec.chaos,
-            route: s.spec.route,
-            duration_s: s.spec.duration_s,
-        },
-        started_ns: s.started_ns,
-        injected: s.injected,
-        late_p99_us: s.late_p99_us,
-        late_max_us: s.late_max_us,
-        running: s.running,
-    }
-}
-
-fn to_wit_load_state(state: load::LoadState) -> control_plane::LoadState {
-    control_plane::LoadState {
-        running: state.running.map(to_wit_load),
-        last: state.last.map(to_wit_load),
     }
 }
 

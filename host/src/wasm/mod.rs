@@ -8,11 +8,13 @@
 //! - [`runtime`]: wasmtime engine, linkers, pooled and limited stores
 //! - [`cache`]: compiled components on disk (`--compile-cache`)
 //! - [`bindings`]: WIT bindings for the probe and control worlds
-//! - [`imports`]: host side of the guests' imports (`process`, logging,
-//!   the control plane), forwarding through the node
+//! - [`imports`]: host side of the guests' imports (`process`, logging) and
+//!   the handles they use ([`imports::GuestHandles`], one per component)
+//! - `control_plane`: host side of the control component's own imports
 
 pub mod bindings;
 pub mod cache;
+mod control_plane;
 pub mod imports;
 pub mod runtime;
 
