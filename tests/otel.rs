@@ -210,8 +210,12 @@ async fn grpc_export_works_too() {
     let ring = ring_exporting_to(&receiver, "grpc").await;
     let packet = one_packet(&ring, r#"{"ttl":4,"trace":true}"#);
     receiver
-        .wait_for(Duration::from_secs(30), "5 invocation spans over gRPC", |got| {
-            of_packet(&got.spans, packet).len() >= 5
+        .wait_for(Duration::from_secs(30), "5 invocation spans and their root over gRPC", |got| {
+            // The root comes from the control host's exporter, on its own
+            // timer: wait for it too, not only for the probes' spans.
+            let invocations = of_packet(&got.spans, packet);
+            invocations.len() >= 5
+                && got.spans.iter().any(|s| s.trace_id == invocations[0].trace_id && s.parent_span_id.is_empty())
         })
         .await;
     let spans = receiver.spans();
