@@ -32,10 +32,12 @@ pub enum Command {
     /// dashboard; quitting it (q) or Ctrl-C stops what this call started.
     /// If a ring is already up, only attach the dashboard.
     Up(UpArgs),
-    /// Stop every process of the ring (hosts, then nats-server) and remove
-    /// its state files; logs stay.
+    /// Stop every process of the ring (probe hosts, then the control host,
+    /// then nats-server) and remove its state files; logs stay.
     Down,
-    /// Kill one host process with SIGKILL (the ring goes on without it).
+    /// Kill one host as `kill -9` would (the ring goes on without it): its
+    /// process gets SIGKILL, or, when it shares a process with other hosts,
+    /// that host alone is dropped (no drain, its connection closed).
     Kill {
         /// A host of the manifest.
         host: String,

@@ -2,7 +2,7 @@
 //!
 //! The hop path records into [`Metrics`] (kept in the ledger): per edge
 //! `caller→component` the lattice latency (receive time here minus the send
-//! time in the caller's header), per component the invocation time, and the
+//! time in the invocation frame, two hosts' clocks), per component the invocation time, and the
 //! lifetime of every packet that expires here; plus a bounded sample of the
 //! guests' `wasi:logging` lines. Recording costs a read lock, a short mutex
 //! and no allocation once a series exists.

@@ -24,7 +24,7 @@ pub fn health(lattice: &str, host: &str) -> String {
 }
 
 /// `lwc.<l>.hosts.<host>.acks`: where receivers send batched hop acks for
-/// hops that `host` sent. It is the reply subject of every invocation.
+/// hops that `host` sent; a receiver derives it from the frame's sender.
 pub fn acks(lattice: &str, host: &str) -> String {
     format!("lwc.{lattice}.hosts.{host}.acks")
 }
