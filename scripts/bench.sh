@@ -9,7 +9,7 @@
 #                               also a row per generated ring of that many probe
 #                               hosts (2..=1000 each), started as `lwc up --size N`
 #                               starts it (8 hosts per lwc-host process): hop p50,
-#                               hops/s, CPU µs per hop, RSS and start-up time
+#                               hops/s, CPU µs per hop, RSS, idle CPU and start-up time
 #   scripts/bench.sh --help     this text
 #
 # Builds (release) what it needs, then runs target/release/lwc-bench, which
@@ -104,7 +104,8 @@ if ((quick == 0)); then
             echo "  instances, the same latency, hops/s and CPU figures. *start-up*: first"
             echo "  spawn to every process's ready file, with the run's compile cache"
             echo "  already filled (as after any earlier ring). *RSS*: VmRSS of the ring's"
-            echo "  processes and nats-server after the throughput window."
+            echo "  processes and nats-server after the throughput window. *idle CPU*: the"
+            echo "  same processes with nothing in flight, % of one core, 3 s after start-up."
         fi
         echo "- Shared, noisy machine: compare the ratios, not the absolutes; one run."
         echo

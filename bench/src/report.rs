@@ -138,12 +138,22 @@ fn sizes_table(results: &Results) {
     );
     println!();
     println!(
-        "| {:>5} | {:>9} | {:>11} | {:>11} | {:>10} | {:>10} | {:>8} | {:>8} | {:>11} | {:>10} |",
-        "size", "processes", "start-up ms", "hop p50 µs", "hops/s", "CPU µs/hop", "RSS MB", "p50 ÷ 5", "hops/s ÷ 5", "CPU ÷ 5"
+        "| {:>5} | {:>9} | {:>11} | {:>11} | {:>10} | {:>10} | {:>8} | {:>10} | {:>8} | {:>11} | {:>10} |",
+        "size",
+        "processes",
+        "start-up ms",
+        "hop p50 µs",
+        "hops/s",
+        "CPU µs/hop",
+        "RSS MB",
+        "idle CPU %",
+        "p50 ÷ 5",
+        "hops/s ÷ 5",
+        "CPU ÷ 5"
     );
     let d = |n: usize| "-".repeat(n);
     println!(
-        "|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|",
+        "|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|",
         d(6),
         d(10),
         d(12),
@@ -151,6 +161,7 @@ fn sizes_table(results: &Results) {
         d(11),
         d(11),
         d(9),
+        d(11),
         d(9),
         d(12),
         d(11)
@@ -158,7 +169,7 @@ fn sizes_table(results: &Results) {
     for s in sizes {
         let f = &s.figures;
         println!(
-            "| {:>5} | {:>9} | {:>11.0} | {:>11.1} | {:>10.0} | {:>10.1} | {:>8.0} | {:>8.2} | {:>11.2} | {:>10.2} |",
+            "| {:>5} | {:>9} | {:>11.0} | {:>11.1} | {:>10.0} | {:>10.1} | {:>8.0} | {:>10.0} | {:>8.2} | {:>11.2} | {:>10.2} |",
             s.size,
             s.processes,
             s.startup_ms,
@@ -166,12 +177,16 @@ fn sizes_table(results: &Results) {
             f.hops_per_s,
             f.cpu_us_per_hop,
             s.rss_mb,
+            s.idle_cpu_pct,
             f.p50_us / fresh.p50_us,
             f.hops_per_s / fresh.hops_per_s,
             f.cpu_us_per_hop / fresh.cpu_us_per_hop,
         );
     }
-    println!("RSS: VmRSS of the ring's lwc-host processes and nats-server (shared by every ring of the run) after the throughput window.");
+    println!(
+        "RSS: VmRSS of the ring's lwc-host processes and nats-server (shared by every ring of the run) after the throughput window. \
+         idle CPU: the same processes with no packet in flight, % of one core, 3 s after start-up, before the latency run."
+    );
 }
 
 /// Issue 15's aims, for a ring of 200 when one was measured.
@@ -270,6 +285,7 @@ fn to_json(quick: bool, nproc: usize, results: &Results) -> serde_json::Value {
             "cpu_us_per_hop": r1(s.figures.cpu_us_per_hop),
             "rss_mb": r1(s.rss_mb),
             "startup_ms": s.startup_ms.round(),
+            "idle_cpu_pct": r1(s.idle_cpu_pct),
         })).collect::<Vec<_>>(),
         "cores": nproc,
         "quick": quick,

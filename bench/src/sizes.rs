@@ -22,6 +22,9 @@ pub const MAX_SIZE: u32 = lwc_cli::generate::MAX_SIZE;
 
 /// A generated ring may take this long to be ready.
 const READY_WITHIN: Duration = Duration::from_secs(300);
+/// Wait this long after every ready file before the idle CPU figure: a
+/// ring of 200 keeps about one core busy for ~2 s after it (measured).
+const SETTLE: Duration = Duration::from_secs(3);
 
 /// The ring sizes of `--size LIST`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +57,10 @@ pub struct SizeFigures {
     pub rss_mb: f64,
     /// From spawning the first process to every process's ready file.
     pub startup_ms: f64,
+    /// CPU the ring's processes use with no packet in flight (heartbeats
+    /// and the like), in % of one core, [`SETTLE`] after start-up: the
+    /// part of CPU per hop that grows with hosts, not hops.
+    pub idle_cpu_pct: f64,
 }
 
 /// Fill the compile cache `cache`: one process runs a ring of two, so it
@@ -81,6 +88,8 @@ pub async fn measure(nats: &Nats, root: &Path, dir: &Path, cache: &Path, size: u
         groups.len(),
         startup.as_secs_f64()
     );
+    tokio::time::sleep(SETTLE).await;
+    let idle_cpu_pct = idle_cpu_pct(&lwc_ring::ring_pids(nats, &ring), timing.warmup).await?;
     // Every probe host must beat in the window (control may be the one
     // that misses it, as on the five-host ring).
     let figures = lwc_ring::measure_ring(nats, &ring, &lattice, size as usize, timing).await?;
@@ -94,7 +103,17 @@ pub async fn measure(nats: &Nats, root: &Path, dir: &Path, cache: &Path, size: u
         figures,
         rss_mb: rss as f64 / (1024.0 * 1024.0),
         startup_ms: startup.as_secs_f64() * 1e3,
+        idle_cpu_pct,
     })
+}
+
+/// CPU time of `pids` over `window` with nothing injected, in % of a core.
+async fn idle_cpu_pct(pids: &[u32], window: Duration) -> Result<f64> {
+    let cpu0 = lwc_testkit::cpu::total_cpu_time(pids)?;
+    let t0 = Instant::now();
+    tokio::time::sleep(window).await;
+    let cpu = lwc_testkit::cpu::total_cpu_time(pids)? - cpu0;
+    Ok(100.0 * cpu.as_secs_f64() / t0.elapsed().as_secs_f64())
 }
 
 /// The manifest `lwc up --size N` writes, on a lattice of its own, parsed.
