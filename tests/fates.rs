@@ -1,10 +1,9 @@
 //! Exactly one fate per packet, read from the event stream (not the control
 //! host's book), while hosts are killed and NATS restarts under load.
 
-use lwc_tests::{packet_ids, Ring, RingOpts, Tap};
+use lwc_tests::{assert_one_fate_each, fates, packet_ids, settled_fates, Ring, RingOpts};
 use lwc_wire::events::PacketEvent;
 use lwc_wire::invocation::{Context, Invocation};
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// Faster failure detection: 200 ms hop timeout, 2 s to pass a packet on.
@@ -12,50 +11,6 @@ fn quick() -> RingOpts {
     let mut opts = RingOpts::default();
     opts.host_args.extend(["--finish-timeout-ms".to_string(), "2000".to_string()]);
     opts
-}
-
-/// Fate events per packet among `events`.
-fn fates(events: &[PacketEvent]) -> HashMap<u64, Vec<String>> {
-    let mut out: HashMap<u64, Vec<String>> = HashMap::new();
-    for e in events {
-        match e {
-            PacketEvent::Expired(x) => out.entry(x.packet).or_default().push(format!("expired by {}", x.host)),
-            PacketEvent::Lost(l) => out.entry(l.packet).or_default().push(format!("lost by {} ({}: {})", l.host, l.reason.as_str(), l.detail)),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Wait until every packet of `ids` has a fate, then until a marker packet
-/// sent after them has expired and the finish timeout has passed on the
-/// stream (so a late second fate would be there), and return the fates.
-async fn settled_fates(ring: &Ring, tap: &Tap, ids: &[u64], within: Duration) -> HashMap<u64, Vec<String>> {
-    tap.wait_until(within, "every packet to get a fate", |evs| {
-        let f = fates(evs);
-        ids.iter().all(|id| f.contains_key(id))
-    })
-    .await;
-    // Late fates come at most a finish timeout (2 s) plus a query window
-    // after the last first fate: a marker whose own life spans that long
-    // (ttl 10,000 ≈ 3 s on this ring) proves the stream went on past it.
-    let (status, answer) = ring.post("/packets", r#"{"ttl":10000}"#);
-    assert_eq!(status, 200, "{answer}");
-    let marker = packet_ids(&answer)[0];
-    tap.wait_until(Duration::from_secs(60), "the marker packet's fate", |evs| fates(evs).contains_key(&marker))
-        .await;
-    fates(&tap.events())
-}
-
-fn assert_one_each(f: &HashMap<u64, Vec<String>>, ids: &[u64]) {
-    let bad: Vec<String> = ids
-        .iter()
-        .filter_map(|id| match f.get(id).map(Vec::len) {
-            Some(1) => None,
-            _ => Some(format!("{id}: {:?}", f.get(id))),
-        })
-        .collect();
-    assert!(bad.is_empty(), "{} of {} packets without exactly one fate: {bad:#?}", bad.len(), ids.len());
 }
 
 fn assert_no_rejected(ring: &Ring) {
@@ -86,7 +41,7 @@ async fn kill_9_with_40_in_flight_gives_each_packet_one_fate() {
     mid_flight(&ring, "north").await;
     ring.kill_host("north");
     let f = settled_fates(&ring, &tap, &ids, Duration::from_secs(60)).await;
-    assert_one_each(&f, &ids);
+    assert_one_fate_each(&f, &ids);
     assert_no_rejected(&ring);
 }
 
@@ -100,7 +55,7 @@ async fn a_nats_restart_with_40_in_flight_loses_none() {
     // The tap's own client reconnects too; fates published meanwhile wait
     // in their hosts' clients.
     let f = settled_fates(&ring, &tap, &ids, Duration::from_secs(90)).await;
-    assert_one_each(&f, &ids);
+    assert_one_fate_each(&f, &ids);
     let lost: Vec<&String> = ids.iter().filter_map(|id| f.get(id)).flatten().filter(|s| s.starts_with("lost")).collect();
     assert!(lost.is_empty(), "a NATS restart loses nothing: {lost:#?}");
     assert_no_rejected(&ring);
@@ -123,7 +78,7 @@ async fn host_trap_30_and_a_kill_give_each_packet_one_fate() {
     let (status, answer) = ring.request("PUT", "/chaos", br#"{"host":"*","trap":0}"#);
     assert_eq!(status, 200, "{answer}");
     let f = settled_fates(&ring, &tap, &ids, Duration::from_secs(60)).await;
-    assert_one_each(&f, &ids);
+    assert_one_fate_each(&f, &ids);
     assert_no_rejected(&ring);
 }
 

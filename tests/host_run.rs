@@ -3,10 +3,8 @@
 //! hops it holds are passed on, none is dropped), and exits at once on a
 //! second signal.
 
-use lwc_tests::{host_bin, packet_ids, ring_manifest, Nats, Ring, RingOpts};
+use lwc_tests::{fates, host_bin, packet_ids, ring_manifest, Nats, Ring, RingOpts};
 use lwc_testkit::host::{wait_ready, HostCmd};
-use lwc_wire::events::PacketEvent;
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// One host of scripts/ring.toml on a NATS server of its own.
@@ -65,22 +63,6 @@ fn a_host_whose_task_dies_exits_non_zero() {
     assert_eq!(status.code(), Some(1), "{log}");
     assert!(log.contains("host task \"dispatcher north\" panicked"), "{log}");
     assert!(!ready_file.exists(), "a dead host takes its ready file away");
-}
-
-/// Fates per packet in `events`.
-fn fates(events: &[PacketEvent]) -> HashMap<u64, Vec<String>> {
-    let mut out: HashMap<u64, Vec<String>> = HashMap::new();
-    for e in events {
-        match e {
-            PacketEvent::Expired(x) => out.entry(x.packet).or_default().push(format!("expired by {}", x.host)),
-            PacketEvent::Lost(l) => out
-                .entry(l.packet)
-                .or_default()
-                .push(format!("lost by {} ({}: {})", l.host, l.reason.as_str(), l.detail)),
-            _ => {}
-        }
-    }
-    out
 }
 
 fn host<'a>(ring: &'a mut Ring, name: &str) -> &'a mut lwc_tests::Proc {

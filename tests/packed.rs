@@ -4,9 +4,7 @@
 //! control run alone. Dropping one packed host (the drop request `lwc kill`
 //! sends) looks like `kill -9` from the lattice; its neighbours go on.
 
-use lwc_tests::{packet_ids, Ring, RingOpts, Tap};
-use lwc_wire::events::PacketEvent;
-use std::collections::HashMap;
+use lwc_tests::{assert_one_fate_each, fates, packet_ids, settled_fates, Ring, RingOpts};
 use std::time::Duration;
 
 const PACKED: &str = "north,south,east";
@@ -26,46 +24,10 @@ fn proc<'a>(ring: &'a mut Ring, name: &str) -> &'a mut lwc_tests::Proc {
     ring.hosts.iter_mut().find(|p| p.name == name).expect("process started")
 }
 
-/// Fate events per packet among `events`.
-fn fates(events: &[PacketEvent]) -> HashMap<u64, Vec<String>> {
-    let mut out: HashMap<u64, Vec<String>> = HashMap::new();
-    for e in events {
-        match e {
-            PacketEvent::Expired(x) => out.entry(x.packet).or_default().push(format!("expired by {}", x.host)),
-            PacketEvent::Lost(l) => out.entry(l.packet).or_default().push(format!("lost by {} ({}: {})", l.host, l.reason.as_str(), l.detail)),
-            _ => {}
-        }
-    }
-    out
-}
-
 async fn inject(ring: &Ring, body: &str) -> Vec<u64> {
     let (status, answer) = ring.post("/packets", body);
     assert_eq!(status, 200, "{answer}");
     packet_ids(&answer)
-}
-
-/// Every packet of `ids` has a fate, and a marker packet injected after
-/// them (alive longer than the 2 s finish timeout) has one too: a late
-/// second fate would be on the stream by then.
-async fn settled_fates(ring: &Ring, tap: &Tap, ids: &[u64]) -> HashMap<u64, Vec<String>> {
-    tap.wait_until(Duration::from_secs(60), "every packet to get a fate", |evs| {
-        let f = fates(evs);
-        ids.iter().all(|id| f.contains_key(id))
-    })
-    .await;
-    let marker = inject(ring, r#"{"ttl":10000}"#).await[0];
-    tap.wait_until(Duration::from_secs(60), "the marker packet's fate", |evs| fates(evs).contains_key(&marker)).await;
-    fates(&tap.events())
-}
-
-fn assert_one_each(f: &HashMap<u64, Vec<String>>, ids: &[u64]) {
-    let bad: Vec<String> = ids
-        .iter()
-        .filter(|id| f.get(id).map(Vec::len) != Some(1))
-        .map(|id| format!("{id}: {:?}", f.get(id)))
-        .collect();
-    assert!(bad.is_empty(), "{} of {} packets without exactly one fate: {bad:#?}", bad.len(), ids.len());
 }
 
 /// Ask host `host` of process `pid` to drop; the answer as JSON.
@@ -103,7 +65,7 @@ async fn three_hosts_in_one_process_serve_the_ring_and_drain_together() {
         })
         .await;
     let f = fates(&events);
-    assert_one_each(&f, &ids);
+    assert_one_fate_each(&f, &ids);
     let lost: Vec<&String> = ids.iter().flat_map(|id| &f[id]).filter(|s| s.starts_with("lost")).collect();
     assert!(lost.is_empty(), "nothing is lost on a healthy ring: {lost:#?}");
     let served = ring
@@ -161,8 +123,8 @@ async fn dropping_one_packed_host_with_20_in_flight_gives_each_packet_one_fate()
     // East again, in a process of its own (as `lwc start east` does).
     ring.start_host("east").unwrap();
     ring.wait_ready("east", Duration::from_secs(60)).unwrap();
-    let f = settled_fates(&ring, &tap, &ids).await;
-    assert_one_each(&f, &ids);
+    let f = settled_fates(&ring, &tap, &ids, Duration::from_secs(60)).await;
+    assert_one_fate_each(&f, &ids);
 
     // North and south served on: heartbeats keep coming, counters moving.
     let before = ring.heartbeats().await.unwrap();

@@ -3,9 +3,7 @@
 //! held, each packet still gets exactly one fate on the stream, and the
 //! other replicas go on.
 
-use lwc_tests::{packet_ids, Ring, RingOpts, Tap};
-use lwc_wire::events::PacketEvent;
-use std::collections::HashMap;
+use lwc_tests::{fates, packet_ids, Ring, RingOpts};
 use std::time::Duration;
 
 const REPLICATED: &str = r#"
@@ -53,18 +51,6 @@ fn opts() -> RingOpts {
     opts
 }
 
-fn fates(tap: &Tap) -> HashMap<u64, Vec<String>> {
-    let mut out: HashMap<u64, Vec<String>> = HashMap::new();
-    for e in tap.events() {
-        match e {
-            PacketEvent::Expired(x) => out.entry(x.packet).or_default().push(format!("expired by {}", x.host)),
-            PacketEvent::Lost(l) => out.entry(l.packet).or_default().push(format!("lost by {} ({})", l.host, l.reason.as_str())),
-            _ => {}
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn losing_one_of_three_replicas_loses_only_what_it_held() {
     let mut ring = Ring::start_with(opts()).await.unwrap();
@@ -88,7 +74,7 @@ async fn losing_one_of_three_replicas_loses_only_what_it_held() {
     ring.kill_host("a2");
 
     tap.wait_until(Duration::from_secs(60), "every packet to get a fate", |_| {
-        let f = fates(&tap);
+        let f = fates(&tap.events());
         ids.iter().all(|id| f.contains_key(id))
     })
     .await;
@@ -97,11 +83,11 @@ async fn losing_one_of_three_replicas_loses_only_what_it_held() {
     assert_eq!(status, 200, "{answer}");
     let after = packet_ids(&answer);
     tap.wait_until(Duration::from_secs(60), "the packets sent after the loss to end", |_| {
-        let f = fates(&tap);
+        let f = fates(&tap.events());
         after.iter().all(|id| f.contains_key(id))
     })
     .await;
-    let f = fates(&tap);
+    let f = fates(&tap.events());
     let bad: Vec<String> = ids
         .iter()
         .chain(&after)

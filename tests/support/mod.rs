@@ -11,6 +11,7 @@
 
 pub mod docs;
 pub mod helps;
+pub mod fates;
 pub mod otlp;
 
 use anyhow::{Context, Result};
@@ -22,6 +23,7 @@ use lwc_wire::events::PacketEvent;
 use lwc_wire::status::Heartbeat;
 
 pub use lwc_testkit::{nats_server_bin, wait, Heartbeats, Nats, Proc, Tap};
+pub use fates::{assert_one_fate_each, fates, settled_fates};
 use lwc_testkit::host::{http_plan, HttpPlan};
 
 /// `target/release`, found from the running test binary (`target/release/deps/x`).
