@@ -1,9 +1,10 @@
 //! NATS → channel. One task per subscription (telemetry, heartbeats,
-//! packet events, control-plane changes, experiment reports) decodes messages (JSON,
-//! histograms) off the UI thread and pushes [`Update`]s into a bounded
-//! channel; when the UI is behind, messages are dropped and counted, never
-//! queued without bound. The connection reconnects forever and its state is
-//! reported every quarter second.
+//! packet events, control-plane changes, experiment reports, the control
+//! host's book) decodes messages (JSON, histograms) off the UI thread and
+//! pushes [`Update`]s into a bounded channel; when the UI is behind,
+//! messages are dropped and counted, never queued without bound. The
+//! connection reconnects forever and its state is reported every quarter
+//! second.
 
 use futures::StreamExt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -30,6 +31,7 @@ pub struct Shared {
     garbage_events: AtomicU64,
     garbage_ctl: AtomicU64,
     garbage_lab: AtomicU64,
+    garbage_ledger: AtomicU64,
 }
 
 impl Shared {
@@ -41,6 +43,7 @@ impl Shared {
             garbage_events: self.garbage_events.load(Relaxed),
             garbage_ctl: self.garbage_ctl.load(Relaxed),
             garbage_lab: self.garbage_lab.load(Relaxed),
+            garbage_ledger: self.garbage_ledger.load(Relaxed),
         }
     }
 }
@@ -98,6 +101,8 @@ pub async fn run(cfg: FeedConfig, tx: SyncSender<Update>, shared: Arc<Shared>) {
         (format!("{}>", subjects::ctl_prefix(&cfg.lattice)), Kind::Ctl),
         // The running experiment's state, once a second from lwc-lab.
         (format!("lwc.{}.lab.status", cfg.lattice), Kind::Lab),
+        // The lattice-wide ledger, once a second from the control host.
+        (subjects::ledger(&cfg.lattice), Kind::Ledger),
     ];
     let mut tasks = tokio::task::JoinSet::new();
     for (subject, kind) in subs {
@@ -168,43 +173,65 @@ enum Kind {
     Events,
     Ctl,
     Lab,
+    Ledger,
 }
 
 async fn pump(mut sub: async_nats::Subscriber, kind: Kind, tx: Tx) {
     while let Some(msg) = sub.next().await {
-        let update = match kind {
-            Kind::Telemetry => decode_telemetry(&msg.payload).map(|t| Update::Telemetry(Box::new(t))),
-            Kind::Heartbeat => decode_json::<Heartbeat>(&msg.payload)
-                .filter(|hb| subjects::is_valid_token(&hb.host))
-                .map(|hb| Update::Heartbeat(Box::new(hb))),
-            Kind::Events => {
-                decode_json::<PacketEvent>(&msg.payload).map(|e| Update::Event(Box::new(e), lwc_wire::now_ns()))
+        if !deliver(&tx, kind, msg.subject.as_str(), &msg.payload) {
+            return;
+        }
+    }
+}
+
+/// What one message says.
+enum Decoded {
+    Update(Update),
+    /// Fine, but nothing new (e.g. a `ctl.state` request).
+    Nothing,
+    /// Does not decode: counted, never shown.
+    Garbage,
+}
+
+fn decode(kind: Kind, subject: &str, payload: &[u8]) -> Decoded {
+    let update = match kind {
+        Kind::Telemetry => decode_telemetry(payload).map(|t| Update::Telemetry(Box::new(t))),
+        Kind::Heartbeat => decode_json::<Heartbeat>(payload)
+            .filter(|hb| subjects::is_valid_token(&hb.host))
+            .map(|hb| Update::Heartbeat(Box::new(hb))),
+        Kind::Events => decode_json::<PacketEvent>(payload).map(|e| Update::Event(Box::new(e), lwc_wire::now_ns())),
+        Kind::Ctl => {
+            // Only changes; `ctl.state` requests and the like say nothing new.
+            if !(subject.ends_with(".ctl.links") || subject.ends_with(".ctl.chaos")) {
+                return Decoded::Nothing;
             }
-            Kind::Ctl => {
-                // Only changes; `ctl.state` requests and the like say nothing new.
-                let subject = msg.subject.as_str();
-                if !(subject.ends_with(".ctl.links") || subject.ends_with(".ctl.chaos")) {
-                    continue;
-                }
-                lwc_wire::ctl::decode_change(&msg.payload)
-                    .ok()
-                    .map(|c| Update::Ctl(Box::new(c), lwc_wire::now_ns()))
-            }
-            Kind::Lab => crate::app::lab::decode(&msg.payload).map(|s| Update::Lab(Box::new(s), lwc_wire::now_ns())),
-        };
-        let Some(update) = update else {
+            lwc_wire::ctl::decode_change(payload)
+                .ok()
+                .map(|c| Update::Ctl(Box::new(c), lwc_wire::now_ns()))
+        }
+        Kind::Lab => crate::app::lab::decode(payload).map(|s| Update::Lab(Box::new(s), lwc_wire::now_ns())),
+        Kind::Ledger => crate::app::book::decode(payload).map(|b| Update::Ledger(Box::new(b), lwc_wire::now_ns())),
+    };
+    update.map_or(Decoded::Garbage, Decoded::Update)
+}
+
+/// Decode one message and pass it on, or count it as garbage. False once
+/// the UI has gone away.
+fn deliver(tx: &Tx, kind: Kind, subject: &str, payload: &[u8]) -> bool {
+    match decode(kind, subject, payload) {
+        Decoded::Update(update) => tx.send(update),
+        Decoded::Nothing => true,
+        Decoded::Garbage => {
             let counter = match kind {
                 Kind::Telemetry => &tx.shared.garbage_telemetry,
                 Kind::Heartbeat => &tx.shared.garbage_heartbeat,
                 Kind::Events => &tx.shared.garbage_events,
                 Kind::Ctl => &tx.shared.garbage_ctl,
                 Kind::Lab => &tx.shared.garbage_lab,
+                Kind::Ledger => &tx.shared.garbage_ledger,
             };
             counter.fetch_add(1, Relaxed);
-            continue;
-        };
-        if !tx.send(update) {
-            return;
+            true
         }
     }
 }
@@ -241,3 +268,6 @@ pub fn decode_telemetry(buf: &[u8]) -> Option<Telemetry> {
         logs_dropped: snap.logs_dropped,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -33,6 +33,7 @@ impl App {
                 self.apply_link_change(&change);
             }
             Update::Lab(status, at_ns) => self.lab = Some((*status, at_ns)),
+            Update::Ledger(book, at_ns) => self.book = Some((*book, at_ns)),
             Update::Note(text) => self.note(text, false),
             Update::Http(h) => self.apply_http(h),
         }

@@ -1,5 +1,6 @@
 //! What the dashboard knows about each host: its latest heartbeat, its
-//! counters (carried across restarts), rates, and the ring's ledger.
+//! counters (carried across restarts), rates, and the ring's ledger (from
+//! the control host's book, or these counters summed).
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -208,15 +209,49 @@ pub fn trouble_key(h: Option<&HostView>, chaos_on: bool, now_ns: u64) -> Trouble
     )
 }
 
+/// Where a [`Ledger`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerSource {
+    /// The control host's book ([`super::book`]), fresh.
+    Book,
+    /// The hosts' counters summed: no book yet, or the last one is
+    /// `book_age_ns` old.
+    HostSums { book_age_ns: Option<u64> },
+}
+
 /// The ring's ledger: every packet injected ends expired or lost.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ledger {
     pub injected: u64,
     pub expired: u64,
     pub lost: BTreeMap<String, u64>,
+    /// Packets in flight as the book counts them; summed counters say
+    /// nothing of it, so it is derived ([`Ledger::in_flight`]).
+    pub book_in_flight: Option<u64>,
+    /// In flight with no fate to come (the book's census).
+    pub orphaned: u64,
+    /// Events the book refused (a second fate, …).
+    pub rejected: u64,
+    pub source: LedgerSource,
+}
+
+impl Default for Ledger {
+    fn default() -> Ledger {
+        Ledger {
+            injected: 0,
+            expired: 0,
+            lost: BTreeMap::new(),
+            book_in_flight: None,
+            orphaned: 0,
+            rejected: 0,
+            source: LedgerSource::HostSums { book_age_ns: None },
+        }
+    }
 }
 
 impl Ledger {
+    /// The hosts' counters summed: a restarted host's earlier counters are
+    /// carried, but a loss two hosts counted is counted twice.
     pub fn of<'a>(hosts: impl Iterator<Item = &'a HostView>) -> Ledger {
         let mut l = Ledger::default();
         for h in hosts {
@@ -234,10 +269,12 @@ impl Ledger {
         self.lost.values().sum()
     }
 
-    /// `injected − expired − lost`: packets still travelling. Counters of
-    /// different hosts are a second apart, so a moment's skew is clamped.
+    /// Packets still travelling: the book's count, or `injected − expired −
+    /// lost` from counters, which are a second apart on different hosts,
+    /// so a moment's skew is clamped.
     pub fn in_flight(&self) -> u64 {
-        self.injected.saturating_sub(self.expired + self.lost_total())
+        self.book_in_flight
+            .unwrap_or_else(|| self.injected.saturating_sub(self.expired + self.lost_total()))
     }
 }
 

@@ -7,12 +7,13 @@
 //! - [`update`]: what producers send (and the feed's own counters)
 //! - [`api`]: the HTTP API's types: chaos, links, the commands sent
 //! - [`apply`], [`intents`]: updates folded in, keys turned into commands
-//! - the views' state: [`hosts`], [`history`], [`hoplog`], [`packets`],
-//!   [`lab`], [`topology`]
+//! - the views' state: [`hosts`], [`book`], [`history`], [`hoplog`],
+//!   [`packets`], [`lab`], [`topology`]
 
 mod api;
 pub use api::{Chaos, ChaosPatch, Command, InjectSettings, Link};
 mod apply;
+pub mod book;
 pub mod history;
 mod intents;
 pub use intents::DOWN_S;
@@ -30,7 +31,7 @@ use crate::config::Config;
 use crate::stats::{SeriesKey, Stats};
 use history::History;
 use hoplog::{HopLog, Line};
-use hosts::{HostView, Ledger};
+use hosts::{HostView, Ledger, LedgerSource};
 use packets::Packets;
 use topology::Topology;
 
@@ -83,6 +84,8 @@ pub struct App {
     pub packets: Packets,
     /// The latest experiment report and when it arrived.
     pub lab: Option<(lab::LabStatus, u64)>,
+    /// The control host's latest book and when it arrived.
+    pub book: Option<(book::Book, u64)>,
     /// The `e` popup, while open.
     pub picker: Option<lab::Picker>,
     pub log: HopLog,
@@ -129,6 +132,7 @@ impl App {
             started_ns: now_ns,
             packets: Packets::default(),
             lab: None,
+            book: None,
             picker: None,
             log: HopLog::default(),
             inject: InjectSettings::default(),
@@ -263,8 +267,17 @@ impl App {
             .cloned()
     }
 
+    /// The control host's book while it is fresh; else the hosts'
+    /// counters summed, saying how old the book is, if there was one.
     pub fn ledger(&self) -> Ledger {
-        Ledger::of(self.hosts.values())
+        let age = self.book.as_ref().map(|(_, at)| self.now_ns.saturating_sub(*at));
+        match &self.book {
+            Some((b, _)) if age.is_some_and(|a| a < book::FRESH_NS) => b.ledger(),
+            _ => Ledger {
+                source: LedgerSource::HostSums { book_age_ns: age },
+                ..Ledger::of(self.hosts.values())
+            },
+        }
     }
 
     /// Invocations per second over every host.

@@ -5,7 +5,7 @@ use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 
 use super::api::{Chaos, Link};
-use super::lab;
+use super::{book, lab};
 use crate::stats::SeriesKey;
 use lwc_wire::events::PacketEvent;
 use lwc_wire::status::{Counters, Heartbeat};
@@ -87,6 +87,8 @@ pub enum Update {
     /// A report of the running experiment (`lwc.<l>.lab.status`) and when it
     /// arrived.
     Lab(Box<lab::LabStatus>, u64),
+    /// The control host's book (`lwc.<l>.ledger`) and when it arrived.
+    Ledger(Box<book::Book>, u64),
     /// Something to say on the status line (e.g. how an experiment ended).
     Note(String),
     Http(HttpUpdate),
@@ -103,10 +105,11 @@ pub struct FeedStats {
     pub garbage_events: u64,
     pub garbage_ctl: u64,
     pub garbage_lab: u64,
+    pub garbage_ledger: u64,
 }
 
 impl FeedStats {
     pub fn garbage(&self) -> u64 {
-        self.garbage_telemetry + self.garbage_heartbeat + self.garbage_events + self.garbage_ctl + self.garbage_lab
+        self.garbage_telemetry + self.garbage_heartbeat + self.garbage_events + self.garbage_ctl + self.garbage_lab + self.garbage_ledger
     }
 }

@@ -1,4 +1,5 @@
-//! Failures per host by kind, and the ring's ledger. Every host that
+//! Failures per host by kind, and the ring's ledger (the control host's
+//! book while fresh, else the hosts' counters summed). Every host that
 //! reported, in display order; when they do not all fit, the trouble on
 //! top (as in the hosts table), the selected host kept in view.
 
@@ -9,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, Widget};
 
 use super::{bad, block, dim, fmt_count, fmt_rate, good, selected, warn};
-use crate::app::hosts::Status;
+use crate::app::hosts::{Ledger, LedgerSource, Status};
 use crate::app::App;
 
 pub struct Failures<'a>(pub &'a App);
@@ -80,26 +81,80 @@ impl Widget for Failures<'_> {
             .column_spacing(1)
             .render(table_area, buf);
 
-        let l = app.ledger();
-        let in_flight = l.in_flight();
-        let line1 = Line::from(vec![
-            Span::styled("ledger ", Style::new().add_modifier(Modifier::BOLD)),
-            Span::raw(format!("injected {}  ", fmt_count(l.injected))),
-            Span::styled(format!("expired {}  ", fmt_count(l.expired)), good()),
-            Span::styled(format!("lost {}  ", fmt_count(l.lost_total())), if l.lost_total() > 0 { bad() } else { dim() }),
-            Span::styled(format!("in flight {}", fmt_count(in_flight)), if in_flight > 0 { warn() } else { dim() }),
-        ]);
+        LedgerLines(&app.ledger()).render(ledger_area, buf);
+    }
+}
+
+/// The ledger's two lines: the account (orphaned and rejected only when
+/// there are any), then losses by reason and where the numbers come from.
+struct LedgerLines<'a>(&'a Ledger);
+
+impl Widget for LedgerLines<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let l = self.0;
+        let [first, second] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+        Paragraph::new(account(l, usize::from(area.width))).render(first, buf);
+
         let reasons: Vec<String> = l
             .lost
             .iter()
             .filter(|(_, n)| **n > 0)
             .map(|(r, n)| format!("{r} {}", fmt_count(*n)))
             .collect();
-        let line2 = if reasons.is_empty() {
+        let reasons = if reasons.is_empty() {
             Line::styled("lost by reason: none", dim())
         } else {
             Line::from(vec![Span::styled("lost by reason: ", dim()), Span::styled(reasons.join(" · "), bad())])
         };
-        Paragraph::new(vec![line1, line2]).render(ledger_area, buf);
+        // The source at the right, in full where the reasons leave room.
+        let (long, short, style) = match l.source {
+            LedgerSource::Book => ("(control host's book)".to_string(), "(book)", dim()),
+            LedgerSource::HostSums { book_age_ns: None } => ("(host sums: no book)".to_string(), "(host sums)", warn()),
+            LedgerSource::HostSums { book_age_ns: Some(age) } => {
+                (format!("(host sums: book {}s old)", age / 1_000_000_000), "(host sums)", warn())
+            }
+        };
+        let room = usize::from(area.width).saturating_sub(reasons.width());
+        let source = format!(" {}", if long.chars().count() < room { long.as_str() } else { short });
+        let [left, right] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(source.chars().count() as u16)]).areas(second);
+        Paragraph::new(reasons).render(left, buf);
+        Paragraph::new(Line::styled(source, style)).render(right, buf);
     }
+}
+
+/// `ledger injected N  expired N  lost N  in flight N[  orphaned N][  rejected N]`
+/// in `width`: the gaps narrow first, then the words shorten, so that
+/// orphaned and rejected stay in view.
+fn account(l: &Ledger, width: usize) -> Line<'static> {
+    let in_flight = l.in_flight();
+    let lost = l.lost_total();
+    let mut parts = vec![
+        (("injected", "inj"), l.injected, Style::new()),
+        (("expired", "exp"), l.expired, good()),
+        (("lost", "lost"), lost, if lost > 0 { bad() } else { dim() }),
+        (("in flight", "flying"), in_flight, if in_flight > 0 { warn() } else { dim() }),
+    ];
+    if l.orphaned > 0 {
+        parts.push((("orphaned", "orph"), l.orphaned, warn()));
+    }
+    if l.rejected > 0 {
+        parts.push((("rejected", "rej"), l.rejected, bad()));
+    }
+    let layout = |short: bool, gap: &'static str| {
+        let mut spans = vec![Span::styled("ledger ", Style::new().add_modifier(Modifier::BOLD))];
+        for (i, ((long_word, short_word), n, style)) in parts.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw(gap));
+            }
+            let word = if short { short_word } else { long_word };
+            spans.push(Span::styled(format!("{word} {}", fmt_count(*n)), *style));
+        }
+        Line::from(spans)
+    };
+    [(false, "  "), (false, " "), (true, " ")]
+        .into_iter()
+        .map(|(short, gap)| layout(short, gap))
+        .find(|line| line.width() <= width)
+        .unwrap_or_else(|| layout(true, " "))
 }

@@ -303,3 +303,5 @@ pub fn fmt_chaos(c: &crate::app::Chaos) -> String {
 mod tests;
 #[cfg(test)]
 mod lattice_tests;
+#[cfg(test)]
+mod ledger_tests;
