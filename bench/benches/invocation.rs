@@ -35,7 +35,7 @@ use std::time::Duration;
 use wasmtime::{Config, Enabled, PoolingAllocationConfig, Store};
 
 use lwc_host::wasm::bindings::probe::{Probe, ProbePre};
-use lwc_host::wasm::imports::GuestCtx;
+use lwc_host::wasm::imports::{GuestCtx, GuestHandles};
 use lwc_host::lattice::{HopPolicy, Lattice};
 use lwc_host::node::Node;
 use lwc_host::wasm::runtime::{engine_config, pool_config, HostState, Limits, Runtime};
@@ -88,8 +88,8 @@ struct Fixture {
     tokio: Arc<tokio::runtime::Runtime>,
     rt: Runtime,
     pre: ProbePre<HostState>,
-    node: Arc<Node>,
-    component: Arc<str>,
+    /// Built once per component, as the host does.
+    handles: Arc<GuestHandles>,
 }
 
 impl Fixture {
@@ -105,8 +105,7 @@ impl Fixture {
             tokio,
             rt,
             pre,
-            node,
-            component: Arc::from("probe"),
+            handles: GuestHandles::new(&node, Arc::from("probe")),
         })
     }
 
@@ -114,7 +113,7 @@ impl Fixture {
     /// `faults`) to `acc`.
     async fn invoke(&self, acc: &mut [u64; 5], faults: bool) -> Result<()> {
         let mut mark = Mark::new(faults);
-        let state = self.rt.state(GuestCtx::new(self.node.clone(), self.component.clone()));
+        let state = self.rt.state(GuestCtx::with_handles(self.handles.clone()));
         acc[0] += mark.lap();
         let mut store = self.rt.store_with(state);
         acc[1] += mark.lap();
@@ -158,7 +157,7 @@ impl Fixture {
     /// `iters` calls (with `ttl`) on one kept instance.
     fn time_reused(&self, iters: u64, ttl: u64) -> Duration {
         self.tokio.block_on(async {
-            let mut store = self.rt.store(GuestCtx::new(self.node.clone(), self.component.clone()));
+            let mut store = self.rt.store(GuestCtx::with_handles(self.handles.clone()));
             let probe = self.pre.instantiate_async(&mut store).await.expect("instantiate");
             let started = clock_ns();
             for _ in 0..iters {

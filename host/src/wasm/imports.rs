@@ -118,12 +118,6 @@ impl GuestCtx {
         }
     }
 
-    /// A context with handles of its own, built on the spot.
-    #[deprecated(note = "build GuestHandles::new once per component and use GuestCtx::with_handles")]
-    pub fn new(node: Arc<Node>, component: Arc<str>) -> GuestCtx {
-        GuestCtx::with_handles(GuestHandles::new(&node, component))
-    }
-
     /// Reset per-call state before serving `call` (instances may be reused).
     pub fn begin(&mut self, call: CallCtx, trap_at_forward: bool) {
         self.call = Some(call);
