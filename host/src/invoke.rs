@@ -7,7 +7,7 @@
 //! so an instance never waits on the ring and a cap of 1 cannot deadlock.
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
@@ -30,8 +30,8 @@ pub struct ProbeComponent {
     /// Invocations an instance may serve before it is discarded (1 = fresh).
     reuse: u32,
     idle: Mutex<Vec<Warm>>,
-    /// What its instances' imports use, built on the first hop ([`Self::handles`]).
-    handles: OnceLock<Arc<GuestHandles>>,
+    /// What its instances' imports use: its host's parts, taken once.
+    handles: Arc<GuestHandles>,
 }
 
 /// A reusable instance and how many calls it has served.
@@ -69,35 +69,24 @@ impl Called {
 }
 
 impl ProbeComponent {
-    pub fn new(name: Arc<str>, pre: ProbePre<HostState>, reuse: u32) -> ProbeComponent {
+    /// The component `handles.component`, on the host `handles` were taken from.
+    pub fn new(handles: Arc<GuestHandles>, pre: ProbePre<HostState>, reuse: u32) -> ProbeComponent {
         ProbeComponent {
-            name,
+            name: handles.component.clone(),
             pre,
             reuse: reuse.max(1),
             idle: Mutex::new(Vec::new()),
-            handles: OnceLock::new(),
+            handles,
         }
     }
 
-    /// The handles of this component on `node`'s host. A component serves one
-    /// host, so they are built once, from the first hop's node; should it be
-    /// run on another node, it gets handles of that node's (not shared).
-    fn handles(&self, node: &Arc<Node>) -> Arc<GuestHandles> {
-        let built = self.handles.get_or_init(|| GuestHandles::new(node, self.name.clone()));
-        if Arc::ptr_eq(&built.forwarder, &node.forwarder) {
-            built.clone()
-        } else {
-            GuestHandles::new(node, self.name.clone())
-        }
-    }
-
-    async fn instance(&self, rt: &Runtime, node: &Arc<Node>) -> wasmtime::Result<Warm> {
+    async fn instance(&self, rt: &Runtime) -> wasmtime::Result<Warm> {
         if self.reuse > 1 {
             if let Some(warm) = self.idle.lock().ok().and_then(|mut v| v.pop()) {
                 return Ok(warm);
             }
         }
-        let mut store = rt.store(GuestCtx::with_handles(self.handles(node)));
+        let mut store = rt.store(GuestCtx::with_handles(self.handles.clone()));
         let probe = self.pre.instantiate_async(&mut store).await?;
         Ok(Warm {
             store,
@@ -199,7 +188,7 @@ impl ProbeComponent {
 
     /// Call the guest and report what it did.
     async fn call(&self, rt: &Runtime, node: &Arc<Node>, hop: &Inbound, span: Option<&Running>) -> Called {
-        let mut warm = match self.instance(rt, node).await {
+        let mut warm = match self.instance(rt).await {
             Ok(w) => w,
             Err(e) => return Called::failed(classify(&e)),
         };

@@ -2,6 +2,7 @@
 //! the real probe on host east, spans caught as the SDK ends them. The last
 //! hop forwards nothing; it used to say `default` whatever the route.
 
+use crate::wasm::imports::GuestHandles;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -54,7 +55,7 @@ async fn span_of_hop(ttl: u64, route: &str) -> SpanData {
     };
     let rt = Runtime::new(limits, 0).unwrap();
     let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release/lwc_probe.wasm");
-    let component = ProbeComponent::new(Arc::from("east"), rt.load_probe(&wasm).unwrap(), 1);
+    let component = ProbeComponent::new(GuestHandles::new(&node, Arc::from("east")), rt.load_probe(&wasm).unwrap(), 1);
     let hop = Inbound {
         inv: Invocation {
             packet: lwc_wire::now_ns(),

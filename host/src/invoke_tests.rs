@@ -1,4 +1,5 @@
 use super::*;
+use crate::wasm::imports::GuestHandles;
 use std::sync::atomic::AtomicU64;
 use crate::lattice::testing::{self as live, next_acks, next_event, next_hop, queued, Live};
 use crate::lattice::HopPolicy;
@@ -82,7 +83,7 @@ impl East {
         let north = live.hops_to("north").await;
         let events = live.events().await;
         East {
-            probe: ProbeComponent::new(Arc::from("east"), pre, 1),
+            probe: ProbeComponent::new(GuestHandles::new(&node, Arc::from("east")), pre, 1),
             node,
             live,
             rt,

@@ -189,7 +189,7 @@ pub async fn start(shared: &Shared, name: &str, drops: Option<crate::dropping::D
             bound.push(addr);
         } else {
             let pre = rt.load_probe(&spec.wasm)?;
-            let component = Arc::new(invoke::ProbeComponent::new(name.clone(), pre, config.reuse));
+            let component = Arc::new(invoke::ProbeComponent::new(wasm::imports::GuestHandles::new(&node, name.clone()), pre, config.reuse));
             let subject = lwc_wire::subjects::rpc(lattice_name, &spec.name);
             // A queue group: more hosts may serve the same component.
             let sub = client
