@@ -138,6 +138,12 @@ impl Ledger {
             },
             _ => json,
         };
+        self.publish_json(json).await;
+    }
+
+    /// Put an event's JSON on the event stream as it is (the witness does
+    /// so with the fates reported to it).
+    pub async fn publish_json(&self, json: Bytes) {
         if let Err(e) = self.client.publish(self.subject.clone(), json).await {
             tracing::warn!("cannot publish packet event: {e}");
         }

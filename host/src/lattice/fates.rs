@@ -2,7 +2,6 @@
 //! their acks, and, on the control host, the witness that publishes each
 //! packet's first reported fate on the event stream.
 
-use async_nats::Subject;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
@@ -53,8 +52,7 @@ impl Lattice {
         for act in acts {
             match act {
                 FateAction::Report { payload, .. } => {
-                    let to = Subject::from(fates::subject(&self.name));
-                    let reply = Subject::from(fates::acks_subject(&self.name, &self.me));
+                    let (to, reply) = (self.fates_subject.clone(), self.fate_acks_subject.clone());
                     if let Err(e) = self.client.publish_with_reply(to, reply, payload).await {
                         tracing::debug!("fate report not sent (re-sent later): {e}");
                     }
@@ -65,7 +63,7 @@ impl Lattice {
                         // 1, 2, 4, …: the control host is gone, say so without a line per packet.
                         tracing::warn!(packet, "no witness acked this fate: published directly ({n} so far)");
                     }
-                    self.publish_event(payload).await;
+                    self.ledger.publish_json(payload).await;
                     self.step(|p, now, acts| p.fate_seen(now, packet, acts)).await;
                 }
             }
@@ -83,7 +81,7 @@ impl Lattice {
         };
         let first = self.inner().witness.admit(packet);
         if first {
-            self.publish_event(msg.payload.clone()).await;
+            self.ledger.publish_json(msg.payload.clone()).await;
             self.step(|p, now, acts| p.fate_seen(now, packet, acts)).await;
         }
         if let Some(reply) = msg.reply {
@@ -91,13 +89,6 @@ impl Lattice {
             if let Err(e) = self.client.publish(reply, ack).await {
                 tracing::debug!("fate ack not sent: {e}");
             }
-        }
-    }
-
-    async fn publish_event(&self, json: Bytes) {
-        let subject = Subject::from(lwc_wire::subjects::packet_events(&self.name));
-        if let Err(e) = self.client.publish(subject, json).await {
-            tracing::warn!("cannot publish packet event: {e}");
         }
     }
 }

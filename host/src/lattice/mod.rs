@@ -118,6 +118,9 @@ pub struct Lattice {
     client: Client,
     ack_subject: Subject,
     whohas_subject: Subject,
+    /// Where fates are reported, and where the witness acks ours.
+    fates_subject: Subject,
+    fate_acks_subject: Subject,
     ledger: Arc<Ledger>,
     policy: HopPolicy,
     inner: Mutex<Inner>,
@@ -153,6 +156,8 @@ impl Lattice {
             name: name.to_string(),
             ack_subject: Subject::from(lwc_wire::subjects::acks(name, &me)),
             whohas_subject: Subject::from(lwc_wire::subjects::whohas(name)),
+            fates_subject: Subject::from(lwc_wire::fates::subject(name)),
+            fate_acks_subject: Subject::from(lwc_wire::fates::acks_subject(name, &me)),
             me,
             client,
             ledger,

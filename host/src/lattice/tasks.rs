@@ -12,7 +12,6 @@ use tokio::task::JoinSet;
 
 use super::acker::{run_acker, AckRx};
 use super::{Fates, Inbound, Lattice};
-use lwc_wire::fates;
 use crate::chaos::Chaos;
 
 /// Most invocations taken from NATS in one go (one ack frame per sender).
@@ -46,10 +45,10 @@ async fn spawn_fate_tasks(lattice: &Arc<Lattice>, tasks: &mut JoinSet<()>) -> Re
     }
     let client = lattice.client.clone();
     if mode == Fates::Witness {
-        let reports = subscribe(&client, fates::subject(&lattice.name), "fate reports").await?;
+        let reports = subscribe(&client, lattice.fates_subject.to_string(), "fate reports").await?;
         tasks.spawn(listen(reports, lattice.clone(), |l, m| async move { l.on_fate_report(m).await }));
     }
-    let acks = subscribe(&client, fates::acks_subject(&lattice.name, &lattice.me), "fate acks").await?;
+    let acks = subscribe(&client, lattice.fate_acks_subject.to_string(), "fate acks").await?;
     tasks.spawn(listen(acks, lattice.clone(), |l, m| async move { l.on_fate_acks(&m.payload).await }));
     let (tx, rx) = mpsc::unbounded_channel();
     lattice.ledger.report_fates_to(tx);

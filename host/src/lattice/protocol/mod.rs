@@ -294,11 +294,6 @@ impl<F: Clone> Protocol<F> {
         }
     }
 
-    /// Fates this host decided whose `done`s wait for the witness.
-    pub fn owed(&self) -> usize {
-        self.owed.len()
-    }
-
     /// The census (see `lwc_wire::census`): which of `packets` this host
     /// holds (received and not passed on, or sent and still watched), and
     /// which it knows ended.
