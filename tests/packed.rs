@@ -33,7 +33,7 @@ async fn inject(ring: &Ring, body: &str) -> Vec<u64> {
 /// Ask host `host` of process `pid` to drop; the answer as JSON.
 async fn drop_request(ring: &Ring, host: &str, pid: u32) -> serde_json::Value {
     let client = ring.client().await.unwrap();
-    let subject = format!("lwc.{}.hosts.{host}.drop", ring.lattice);
+    let subject = lwc_wire::subjects::host_drop(&ring.lattice, host);
     let body = serde_json::json!({ "pid": pid }).to_string();
     let answer = client.request(subject, body.into()).await.expect("an answer to the drop request");
     serde_json::from_slice(&answer.payload).unwrap()

@@ -16,11 +16,6 @@ use crate::ctx::Ctx;
 /// How long a host has to answer, and then to be gone.
 const DROP_WAIT: Duration = Duration::from_secs(10);
 
-/// The drop subject of `host` (lwc-host's `dropping::drop_subject`).
-pub fn drop_subject(lattice: &str, host: &str) -> String {
-    format!("lwc.{lattice}.hosts.{host}.drop")
-}
-
 /// Drop `host` from process `pid`, which also runs `neighbours`, and wait
 /// until it has left the lattice. False: it had left already (nobody
 /// answers for it, neither drop nor health requests).
@@ -28,7 +23,7 @@ pub async fn drop_host(ctx: &Ctx, host: &str, pid: u32, neighbours: &[String]) -
     let env = ctx.require_ring()?;
     let client = crate::nats::client(&env).await?;
     let body = serde_json::json!({ "pid": pid }).to_string();
-    let asked = tokio::time::timeout(DROP_WAIT, client.request(drop_subject(&env.lattice, host), body.into())).await;
+    let asked = tokio::time::timeout(DROP_WAIT, client.request(lwc_wire::subjects::host_drop(&env.lattice, host), body.into())).await;
     let answer = match asked {
         Err(_) => bail!("{host} (in lwc-host process {pid}) did not answer its drop request within {DROP_WAIT:?}"),
         Ok(Err(e)) if e.kind() == RequestErrorKind::NoResponders && is_gone(&client, &env.lattice, host).await => return Ok(false),
@@ -83,7 +78,7 @@ mod tests {
 
     #[test]
     fn the_subject_and_the_list() {
-        assert_eq!(drop_subject("default", "p007"), "lwc.default.hosts.p007.drop");
+        assert_eq!(lwc_wire::subjects::host_drop("default", "p007"), "lwc.default.hosts.p007.drop");
         let names: Vec<String> = (1..=6).map(|i| format!("p{i}")).collect();
         assert_eq!(short_list(&names[..2]), "p1, p2");
         assert_eq!(short_list(&names), "p1, p2, p3, … (6)");

@@ -12,12 +12,6 @@ use tokio::sync::mpsc;
 /// Where a host's drop listener asks the process to drop it.
 pub type DropTx = mpsc::UnboundedSender<Arc<str>>;
 
-/// The drop subject of `host` (not yet in `lwc_wire::subjects`; lwc
-/// builds the same string).
-pub fn drop_subject(lattice: &str, host: &str) -> String {
-    format!("lwc.{lattice}.hosts.{host}.drop")
-}
-
 /// A drop request: the pid of the process the host is meant to be in.
 #[derive(Debug, serde::Deserialize)]
 struct DropRequest {
@@ -35,7 +29,7 @@ struct DropAnswer<'a> {
 }
 
 pub async fn subscribe(client: &async_nats::Client, lattice: &str, host: &str) -> Result<async_nats::Subscriber> {
-    let subject = drop_subject(lattice, host);
+    let subject = lwc_wire::subjects::host_drop(lattice, host);
     client.subscribe(subject.clone()).await.with_context(|| format!("cannot subscribe to {subject}"))
 }
 
@@ -70,7 +64,7 @@ mod tests {
 
     #[test]
     fn the_drop_subject_is_under_the_host() {
-        assert_eq!(drop_subject("default", "p001"), "lwc.default.hosts.p001.drop");
+        assert_eq!(lwc_wire::subjects::host_drop("default", "p001"), "lwc.default.hosts.p001.drop");
     }
 
     #[test]

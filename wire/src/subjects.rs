@@ -23,6 +23,12 @@ pub fn health(lattice: &str, host: &str) -> String {
     format!("lwc.{lattice}.hosts.{host}.health")
 }
 
+/// `lwc.<l>.hosts.<host>.drop`: `lwc kill` asks one host of a process of
+/// several to drop out (the request carries the process's pid).
+pub fn host_drop(lattice: &str, host: &str) -> String {
+    format!("lwc.{lattice}.hosts.{host}.drop")
+}
+
 /// `lwc.<l>.hosts.<host>.acks`: where receivers send batched hop acks for
 /// hops that `host` sent; a receiver derives it from the frame's sender.
 pub fn acks(lattice: &str, host: &str) -> String {
