@@ -2,6 +2,7 @@
 //! the key and the line. Unknown keys are errors (a typo must not silently
 //! turn an expectation off).
 
+use lwc_wire::ctl::ChaosPatch;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -58,7 +59,7 @@ pub struct Phase {
     pub at_s: Spanned<u32>,
     /// `PUT /chaos` bodies.
     #[serde(default)]
-    pub chaos: Vec<Spanned<ChaosChange>>,
+    pub chaos: Vec<Spanned<ChaosPatch>>,
     /// `PUT /links` bodies.
     #[serde(default)]
     pub links: Vec<Spanned<LinkChange>>,
@@ -88,50 +89,6 @@ impl Phase {
         }));
         out.extend(self.kill.iter().map(|h| format!("kill -9 {}", h.get_ref())));
         out
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChaosChange {
-    pub host: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trap: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delay_ms: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jitter_ms: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub drop: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub down_s: Option<u32>,
-}
-
-impl ChaosChange {
-    /// `chaos east: delay 20 ms ±5 ms, drop 1 %`.
-    pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        match (self.delay_ms, self.jitter_ms) {
-            (Some(d), Some(j)) if j > 0 => parts.push(format!("delay {d} ms ±{j} ms")),
-            (Some(d), _) => parts.push(format!("delay {d} ms")),
-            (None, Some(j)) => parts.push(format!("jitter {j} ms")),
-            (None, None) => {}
-        }
-        if let Some(t) = self.trap {
-            parts.push(format!("trap {t} %"));
-        }
-        if let Some(d) = self.drop {
-            parts.push(format!("drop {d} %"));
-        }
-        if let Some(d) = self.down_s {
-            parts.push(format!("down {d} s"));
-        }
-        let host = if self.host == "*" { "every host" } else { &self.host };
-        if parts.is_empty() {
-            format!("chaos {host}: unchanged")
-        } else {
-            format!("chaos {host}: {}", parts.join(", "))
-        }
     }
 }
 
@@ -351,7 +308,7 @@ fn check_phases(exp: &Experiment) -> Check {
     Ok(())
 }
 
-fn check_chaos(c: &Spanned<ChaosChange>) -> Check {
+fn check_chaos(c: &Spanned<ChaosPatch>) -> Check {
     let ch = c.get_ref();
     let bad = |m: String| Err((c.span(), m));
     if ch.host != "*" && !is_name(&ch.host) {

@@ -9,6 +9,52 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The body of `PUT /chaos` (and an experiment's chaos change): one host's
+/// chaos fields to change (`host` may be `*`); a field left out stays.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChaosPatch {
+    pub host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trap: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jitter_ms: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub down_s: Option<u32>,
+}
+
+impl ChaosPatch {
+    /// `chaos east: delay 20 ms ±5 ms, drop 1 %`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        match (self.delay_ms, self.jitter_ms) {
+            (Some(d), Some(j)) if j > 0 => parts.push(format!("delay {d} ms ±{j} ms")),
+            (Some(d), _) => parts.push(format!("delay {d} ms")),
+            (None, Some(j)) => parts.push(format!("jitter {j} ms")),
+            (None, None) => {}
+        }
+        if let Some(t) = self.trap {
+            parts.push(format!("trap {t} %"));
+        }
+        if let Some(d) = self.drop {
+            parts.push(format!("drop {d} %"));
+        }
+        if let Some(d) = self.down_s {
+            parts.push(format!("down {d} s"));
+        }
+        let host = if self.host == "*" { "every host" } else { &self.host };
+        if parts.is_empty() {
+            format!("chaos {host}: unchanged")
+        } else {
+            format!("chaos {host}: {}", parts.join(", "))
+        }
+    }
+}
+
 /// Chaos of one host as it travels: an outage is an absolute deadline so it
 /// means the same to every host and to a late joiner.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

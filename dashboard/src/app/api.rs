@@ -52,20 +52,7 @@ impl Default for InjectSettings {
 }
 
 /// A change to one host's chaos: `None` fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ChaosPatch {
-    pub host: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trap: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delay_ms: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jitter_ms: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub drop: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub down_s: Option<u32>,
-}
+pub use lwc_wire::ctl::ChaosPatch;
 
 /// Work for the HTTP worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
