@@ -97,6 +97,7 @@ async fn a_hop_that_arrives_twice_runs_once() {
         ttl: 6,
         chaos: 0,
         hops: 1,
+        gen: 0,
         hop_id: 77,
         route: "default".into(),
     };
@@ -105,6 +106,7 @@ async fn a_hop_that_arrives_twice_runs_once() {
         caller: "control".into(),
         sender: "tester".into(),
         sent_ns: lwc_wire::now_ns(),
+        age_ns: 0,
         trace: true,
         traceparent: None,
     };

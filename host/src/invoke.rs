@@ -196,6 +196,8 @@ impl ProbeComponent {
             packet: hop.inv.packet,
             ttl: hop.inv.ttl,
             hops: hop.inv.hops,
+            gen: hop.inv.gen,
+            age: hop.age(),
             trace: hop.trace,
             // Our span is the next hop's parent; with no span of ours (export
             // off, or an unsampled trace), the caller's context passes on.
@@ -284,7 +286,8 @@ impl ProbeComponent {
             Outcome::Trap(msg) if forwarded => return Fate::TrappedAfterForward(msg),
             _ if forwarded => return Fate::Forwarded,
             Outcome::Ok if inv.ttl == 0 => {
-                ledger.expired(inv.packet, &inv.route, inv.hops).await;
+                let lifetime_us = hop.age().at(lwc_wire::now_ns()) / 1_000;
+                ledger.expired(inv.packet, &inv.route, inv.hops, lifetime_us).await;
                 return Fate::Expired;
             }
             Outcome::Ok => (

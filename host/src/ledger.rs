@@ -157,12 +157,13 @@ impl Ledger {
         self.publish(&PacketEvent::Injected(ev)).await;
     }
 
-    pub async fn expired(&self, packet: u64, route: &str, hops: u32) {
+    /// `lifetime_us`: summed hop by hop (see `lattice::Age`), not read off
+    /// the packet id, so it trusts no clock shared by the hosts.
+    pub async fn expired(&self, packet: u64, route: &str, hops: u32, lifetime_us: u64) {
         self.counters.expired.fetch_add(1, Relaxed);
         if let Some(m) = &self.otel.metrics {
             m.expired();
         }
-        let lifetime_us = lwc_wire::now_ns().saturating_sub(packet) / 1_000;
         self.metrics.lifetime(lifetime_us);
         let ev = Expired {
             packet,

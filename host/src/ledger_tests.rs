@@ -62,7 +62,7 @@ async fn every_event_is_published_and_counted() {
     let Fixture { ledger, mut events, _server } = fixture().await;
     ledger.injected(injected(7)).await;
     ledger.hop(true, || hop(7)).await;
-    ledger.expired(7, "default", 4).await;
+    ledger.expired(7, "default", 4, 1_000).await;
     ledger.lost(8, "special", 2, "west", LostReason::Dropped, "chaos drop".into()).await;
     ledger.lost(9, "special", 1, "west", LostReason::Dropped, String::new()).await;
 
@@ -70,9 +70,11 @@ async fn every_event_is_published_and_counted() {
     assert_eq!(next_event(&mut events).await, PacketEvent::Hop(hop(7)));
     match next_event(&mut events).await {
         PacketEvent::Expired(x) => {
-            assert_eq!((x.packet, x.route.as_str(), x.hops, x.host.as_str()), (7, "default", 4, "east"));
-            // Packet ids are injection times: the lifetime is read from it.
-            assert!(x.lifetime_us > 0, "{x:?}");
+            // The lifetime is the caller's (summed hop by hop), as given.
+            assert_eq!(
+                (x.packet, x.route.as_str(), x.hops, x.host.as_str(), x.lifetime_us),
+                (7, "default", 4, "east", 1_000)
+            );
         }
         other => panic!("expected expired, got {other:?}"),
     }
@@ -153,7 +155,7 @@ async fn with_a_fate_sink_fates_go_to_it_and_the_rest_to_the_stream() {
     ledger.report_fates_to(ignored); // set once: the first sink stays
 
     ledger.injected(injected(1)).await;
-    ledger.expired(1, "default", 4).await;
+    ledger.expired(1, "default", 4, 1_000).await;
     ledger.hop(true, || hop(2)).await;
     ledger.lost(2, "default", 1, "west", LostReason::Unreachable, "no ack".into()).await;
     ledger.injected(injected(3)).await;
@@ -178,7 +180,7 @@ async fn with_a_fate_sink_fates_go_to_it_and_the_rest_to_the_stream() {
 
     // With the witness gone, a fate is published directly rather than lost.
     drop(fates);
-    ledger.expired(3, "default", 4).await;
+    ledger.expired(3, "default", 4, 1_000).await;
     match next_event(&mut events).await {
         PacketEvent::Expired(x) => assert_eq!(x.packet, 3),
         other => panic!("expected expired on the stream, got {other:?}"),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::chaos::Chaos;
 use crate::ctl::ControlPlane;
 use crate::lattice::protocol::Upstream;
-use crate::lattice::{AckRx, HopPolicy, Lattice, LinkProbe, OutHop};
+use crate::lattice::{AckRx, Age, HopPolicy, Lattice, LinkProbe, OutHop};
 use crate::ledger::Ledger;
 use crate::links::Links;
 use lwc_wire::events::{Injected, LostReason};
@@ -45,6 +45,8 @@ pub struct Forward<'a> {
     pub traceparent: Option<String>,
     /// The received hop this forward carries on (`None` when injecting).
     pub upstream: Option<Upstream>,
+    /// How old the packet is (see [`Age`]).
+    pub age: Age,
 }
 
 impl Node {
@@ -105,13 +107,14 @@ impl Forwarder {
 
     /// Inject a new packet from `from` (the control component).
     pub async fn inject(&self, from: &Arc<str>, link: &str, inv: Invocation, trace: bool, traceparent: Option<String>) {
+        let born = lwc_wire::now_ns();
         let ev = Injected {
             packet: inv.packet,
             ttl: inv.ttl,
             chaos: inv.chaos,
             route: inv.route.clone(),
             host: self.host.to_string(),
-            at_ns: lwc_wire::now_ns(),
+            at_ns: born,
             trace,
         };
         self.ledger().injected(ev).await;
@@ -122,6 +125,7 @@ impl Forwarder {
             trace,
             traceparent,
             upstream: None,
+            age: Age::born(born),
         };
         self.forward(fwd).await;
     }
@@ -136,6 +140,7 @@ impl Forwarder {
             trace,
             traceparent,
             upstream,
+            age,
         } = fwd;
         let Some(target) = self.links.resolve(from, link) else {
             let detail = format!("{from} has no link named {link:?}");
@@ -148,13 +153,15 @@ impl Forwarder {
             return Some((LostReason::Dropped, detail));
         }
         inv.hop_id = self.lattice.next_hop_id();
+        let sent_ns = lwc_wire::now_ns();
         let hop = OutHop {
             inv,
             from: from.clone(),
             target,
             trace,
             traceparent,
-            sent_ns: lwc_wire::now_ns(),
+            sent_ns,
+            age_ns: age.at(sent_ns),
         };
         match self.chaos.delay() {
             None => self.lattice.send_hop(hop, upstream).await,

@@ -8,6 +8,7 @@ fn inv(packet: u64, ttl: u64) -> Invocation {
         ttl,
         chaos: 0,
         hops: 3,
+        gen: 0,
         hop_id: 0,
         route: "default".into(),
     }
@@ -21,6 +22,7 @@ fn fwd<'a>(from: &'a Arc<str>, link: &'a str, inv: Invocation) -> Forward<'a> {
         trace: false,
         traceparent: None,
         upstream: None,
+        age: Age::born(lwc_wire::now_ns()),
     }
 }
 

@@ -4,14 +4,20 @@
 //! Little-endian, versioned by its first byte:
 //!
 //! ```text
-//! u8 version (=2) | u64 packet | u64 ttl | u16 chaos | u32 hops | u64 hop_id
-//! | u64 sent_ns | u8 flags (bit 0: traced) | u8 route_len | u8 caller_len
-//! | u8 sender_len | u8 traceparent_len
+//! u8 version (=3) | u64 packet | u64 ttl | u16 chaos | u32 hops | u16 gen
+//! | u64 hop_id | u64 sent_ns | u64 age_ns | u8 flags (bit 0: traced)
+//! | u8 route_len | u8 caller_len | u8 sender_len | u8 traceparent_len
 //! | route | caller | sender | traceparent
 //! ```
 //!
 //! `hops` counts probe visits so far including the receiving one; `hop_id`
 //! is unique per sending host and lets the receiver ack (and de-duplicate).
+//! `gen` is the packet's lineage: a hop re-sent after the lattice found
+//! nobody holding it goes out one generation up, and hosts refuse the older
+//! generation of that packet from then on (a replica cut off while holding
+//! it cannot pass on a second copy). `age_ns` is how old the packet was when
+//! the hop was sent, summed hop by hop with each hop's latency corrected for
+//! the peers' clock offset, so a lifetime needs no clock shared by hosts.
 //! `route`, `caller` (the sending component) and `sender` (the sending host,
 //! whose ack subject `lwc.<l>.hosts.<sender>.acks` is derived from it) are
 //! 1–64 characters of `[a-z0-9_-]`; `traceparent` is empty or a W3C
@@ -19,8 +25,12 @@
 
 use thiserror::Error;
 
-pub const VERSION: u8 = 2;
-const FIXED_LEN: usize = 1 + 8 + 8 + 2 + 4 + 8 + 8 + 1 + 4;
+pub const VERSION: u8 = 3;
+const FIXED_LEN: usize = 1 + 8 + 8 + 2 + 4 + 2 + 8 + 8 + 8 + 1 + 4;
+/// Where the flags byte sits; the four length bytes follow it.
+const FLAGS_AT: usize = FIXED_LEN - 5;
+/// Where `gen` sits, so a re-send can go out one generation up.
+pub const GEN_AT: usize = 23;
 pub const MAX_ROUTE_LEN: usize = 64;
 const MAX_NAME_LEN: usize = 64;
 const MAX_TRACEPARENT_LEN: usize = 64;
@@ -41,6 +51,8 @@ pub struct Invocation {
     pub ttl: u64,
     pub chaos: u16,
     pub hops: u32,
+    /// Lineage generation (see the module docs); 0 until a re-send needs it.
+    pub gen: u16,
     pub hop_id: u64,
     pub route: String,
 }
@@ -54,6 +66,8 @@ pub struct Context {
     pub sender: String,
     /// Wall-clock nanoseconds at which the caller handed the hop over.
     pub sent_ns: u64,
+    /// The packet's age when the hop was sent (see the module docs).
+    pub age_ns: u64,
     /// Traced: every hop of the packet is published as an event.
     pub trace: bool,
     /// W3C trace context of the caller's span, when one is exported.
@@ -99,8 +113,10 @@ impl Invocation {
         out.extend_from_slice(&self.ttl.to_le_bytes());
         out.extend_from_slice(&self.chaos.to_le_bytes());
         out.extend_from_slice(&self.hops.to_le_bytes());
+        out.extend_from_slice(&self.gen.to_le_bytes());
         out.extend_from_slice(&self.hop_id.to_le_bytes());
         out.extend_from_slice(&ctx.sent_ns.to_le_bytes());
+        out.extend_from_slice(&ctx.age_ns.to_le_bytes());
         out.push(u8::from(ctx.trace));
         for part in [route, caller, sender, tp] {
             out.push(part.len() as u8);
@@ -120,7 +136,7 @@ impl Invocation {
         if buf.len() < FIXED_LEN || buf.len() > MAX_LEN {
             return Err(DecodeError::Length(buf.len()));
         }
-        let lens: Vec<usize> = buf[FIXED_LEN - 4..FIXED_LEN].iter().map(|&b| b as usize).collect();
+        let lens: Vec<usize> = buf[FLAGS_AT + 1..FIXED_LEN].iter().map(|&b| b as usize).collect();
         let declared: usize = lens.iter().sum();
         if declared != buf.len() - FIXED_LEN {
             return Err(DecodeError::Lengths {
@@ -145,23 +161,26 @@ impl Invocation {
         if chaos > 100 {
             return Err(DecodeError::Chaos(chaos));
         }
-        if buf[39] > 1 {
+        let flags = buf[FLAGS_AT];
+        if flags > 1 {
             // Unknown flags: a newer sender; refuse rather than guess.
-            return Err(DecodeError::Flags(buf[39]));
+            return Err(DecodeError::Flags(flags));
         }
         let inv = Invocation {
             packet: read_u64(&buf[1..9]),
             ttl: read_u64(&buf[9..17]),
             chaos,
             hops: u32::from_le_bytes([buf[19], buf[20], buf[21], buf[22]]),
-            hop_id: read_u64(&buf[23..31]),
+            gen: u16::from_le_bytes([buf[GEN_AT], buf[GEN_AT + 1]]),
+            hop_id: read_u64(&buf[25..33]),
             route: route.to_owned(),
         };
         let ctx = Context {
             caller: caller.to_owned(),
             sender: sender.to_owned(),
-            sent_ns: read_u64(&buf[31..39]),
-            trace: buf[39] == 1,
+            sent_ns: read_u64(&buf[33..41]),
+            age_ns: read_u64(&buf[41..49]),
+            trace: flags == 1,
             // Checked ASCII above: the conversion cannot fail.
             traceparent: (!tp.is_empty()).then(|| String::from_utf8_lossy(tp).into_owned()),
         };
@@ -190,6 +209,7 @@ mod tests {
             ttl: 9,
             chaos: 30,
             hops: 2,
+            gen: 3,
             hop_id: u64::MAX - 1,
             route: "special".into(),
         };
@@ -197,6 +217,7 @@ mod tests {
             caller: "north".into(),
             sender: "north-1".into(),
             sent_ns: 1_763_700_000_123_456_789,
+            age_ns: 4_321_000,
             trace: true,
             traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
         };
@@ -234,10 +255,10 @@ mod tests {
     #[test]
     fn an_old_frame_is_refused_naming_both_versions() {
         let mut old = bytes();
-        old[0] = 1;
+        old[0] = 2;
         let err = Invocation::decode(&old).unwrap_err();
-        assert_eq!(err, DecodeError::Version(1));
-        assert_eq!(err.to_string(), "unsupported invocation frame version 1 (this host speaks version 2)");
+        assert_eq!(err, DecodeError::Version(2));
+        assert_eq!(err.to_string(), "unsupported invocation frame version 2 (this host speaks version 3)");
     }
 
     #[test]

@@ -23,6 +23,31 @@ pub struct OutHop {
     /// When the caller handed the hop over (before any chaos delay), so the
     /// edge latency includes what the lattice added.
     pub sent_ns: u64,
+    /// The packet's age at `sent_ns`.
+    pub age_ns: u64,
+}
+
+/// How old a packet is, anchored at one instant: `age_ns` old at the
+/// wall-clock nanosecond `at_ns`. A lifetime is summed hop by hop from these
+/// rather than read as "now minus the injection time", so only each hop's
+/// own edge depends on two hosts' clocks (the part a clock-offset estimate
+/// can correct), never the whole path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Age {
+    pub age_ns: u64,
+    pub at_ns: u64,
+}
+
+impl Age {
+    /// A packet born at `at_ns`.
+    pub fn born(at_ns: u64) -> Age {
+        Age { age_ns: 0, at_ns }
+    }
+
+    /// Its age at `now_ns` (never less than the anchored age).
+    pub fn at(&self, now_ns: u64) -> u64 {
+        self.age_ns.saturating_add(now_ns.saturating_sub(self.at_ns))
+    }
 }
 
 /// A hop as sent, kept by the protocol for re-sends and for reporting a
@@ -52,6 +77,8 @@ pub struct Inbound {
     pub sender: Peer,
     pub caller: String,
     pub sent_ns: u64,
+    /// The packet's age when the sender handed the hop over.
+    pub age_ns: u64,
     pub recv_ns: u64,
     /// When it was accepted into the queue, to bound its wait there.
     pub accepted_at: Instant,
@@ -60,6 +87,16 @@ pub struct Inbound {
 }
 
 impl Inbound {
+    /// The packet's age as this host reckons it: the sender's age at send
+    /// plus the edge latency, then this host's own clock from arrival.
+    pub fn age(&self) -> Age {
+        let edge = self.recv_ns.saturating_sub(self.sent_ns);
+        Age {
+            age_ns: self.age_ns.saturating_add(edge),
+            at_ns: self.recv_ns,
+        }
+    }
+
     /// What a hop this one leads to owes back: `done` to our sender once
     /// the next holder has the packet.
     pub fn upstream(&self) -> Upstream {
@@ -75,5 +112,38 @@ impl Inbound {
             packet: self.inv.packet,
             hops: self.inv.hops,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_age_sums_the_senders_age_the_edge_and_the_time_here() {
+        let hop = Inbound {
+            inv: Invocation {
+                packet: 1,
+                ttl: 3,
+                chaos: 0,
+                hops: 2,
+                gen: 0,
+                hop_id: 9,
+                route: "default".into(),
+            },
+            sender: Arc::from("north"),
+            caller: "north".into(),
+            sent_ns: 10_000,
+            age_ns: 4_000,
+            recv_ns: 10_500,
+            accepted_at: Instant::now(),
+            trace: false,
+            traceparent: None,
+        };
+        assert_eq!(hop.age(), Age { age_ns: 4_500, at_ns: 10_500 });
+        assert_eq!(hop.age().at(11_000), 5_000);
+        // A clock that steps back never makes a packet younger.
+        assert_eq!(hop.age().at(9_000), 4_500);
+        assert_eq!(Age::born(7).at(7), 0);
     }
 }

@@ -40,7 +40,7 @@ use lwc_wire::invocation::Context;
 use protocol::{Action, Nanos, Peer, Policy, Protocol, Upstream};
 
 pub use acker::AckQueue;
-pub use hop::{Inbound, OutHop, SentHop};
+pub use hop::{Age, Inbound, OutHop, SentHop};
 pub use tasks::{run_receiver, spawn_tasks};
 pub use fates::FateRx;
 
@@ -225,6 +225,7 @@ impl Lattice {
                 caller: hop.from.to_string(),
                 sender: self.me.to_string(),
                 sent_ns: hop.sent_ns,
+                age_ns: hop.age_ns,
                 trace: hop.trace,
                 traceparent: hop.traceparent.clone(),
             })),

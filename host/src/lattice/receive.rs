@@ -90,6 +90,7 @@ impl Lattice {
             sender: Arc::from(ctx.sender.as_str()),
             caller: ctx.caller,
             sent_ns: ctx.sent_ns,
+            age_ns: ctx.age_ns,
             trace: ctx.trace,
             traceparent: ctx.traceparent,
             recv_ns,

@@ -172,6 +172,7 @@ impl Hop {
                 ttl,
                 chaos: 0,
                 hops: 2,
+                gen: 0,
                 hop_id,
                 route: "default".into(),
             },
@@ -184,6 +185,7 @@ impl Hop {
             caller: self.sender.to_string(),
             sender: self.sender.to_string(),
             sent_ns: lwc_wire::now_ns(),
+            age_ns: 0,
             trace: self.trace,
             traceparent: None,
         })

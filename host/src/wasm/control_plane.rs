@@ -163,6 +163,7 @@ impl load::Injector for LoadInjector {
                     ttl: spec.ttl,
                     chaos: spec.chaos,
                     hops: 1,
+                    gen: 0,
                     hop_id: 0,
                     route: spec.route.clone(),
                 };

@@ -19,6 +19,7 @@ use crate::wasm::bindings::probe::wasmcloud::bus::lattice;
 use crate::wasm::bindings::probe::wasmcloud::lwc::packet_looper;
 use crate::ctl::ControlPlane;
 use crate::lattice::protocol::Upstream;
+use crate::lattice::Age;
 use crate::ledger::Ledger;
 use crate::load::{self, LoadSlot};
 use crate::node::{Forward, Forwarder, Node};
@@ -74,6 +75,10 @@ pub struct CallCtx {
     pub packet: u64,
     pub ttl: u64,
     pub hops: u32,
+    /// The packet's lineage generation: its forward keeps it.
+    pub gen: u16,
+    /// How old the packet is: its forward's age is reckoned from this.
+    pub age: Age,
     pub trace: bool,
     /// What the next hop carries as `traceparent`.
     pub traceparent: Option<String>,
@@ -208,6 +213,7 @@ impl packet_looper::Host for HostState {
             ttl: ttl.min(call.ttl.saturating_sub(1)),
             chaos,
             hops: call.hops + 1,
+            gen: call.gen,
             hop_id: 0,
             route,
         };
@@ -218,6 +224,7 @@ impl packet_looper::Host for HostState {
             trace: call.trace,
             traceparent: call.traceparent.clone(),
             upstream: Some(call.upstream.clone()),
+            age: call.age,
         };
         g.forward_loss = h.forwarder.forward(fwd).await;
         Ok(())
@@ -240,6 +247,7 @@ async fn inject(g: &mut GuestCtx, packet: u64, ttl: u64, chaos: u16, route: Stri
         ttl,
         chaos,
         hops: 1,
+        gen: 0,
         hop_id: 0,
         route,
     };

@@ -28,6 +28,8 @@ fn call(packet: u64, ttl: u64) -> CallCtx {
         packet,
         ttl,
         hops: 1,
+        gen: 0,
+        age: crate::lattice::Age::born(lwc_wire::now_ns()),
         trace: false,
         traceparent: None,
         span: None,

@@ -99,9 +99,9 @@ async fn the_ledger_counts_fates_from_the_stream_and_is_published_every_second()
     for p in 1..=3 {
         east.ledger.injected(injected(p)).await;
     }
-    east.ledger.expired(1, "default", 4).await;
+    east.ledger.expired(1, "default", 4, 1_000).await;
     east.ledger.lost(2, "default", 1, "west", LostReason::Dropped, "chaos drop".into()).await;
-    east.ledger.expired(1, "default", 4).await; // a second fate: rejected
+    east.ledger.expired(1, "default", 4, 1_000).await; // a second fate: rejected
     lwc_testkit::nats::round_trip(&east.client).await.expect("a round trip");
 
     // Each second's ledger, until one has every event above.
@@ -181,7 +181,7 @@ async fn a_packet_no_host_claims_for_two_census_rounds_is_orphaned() {
     assert_eq!(book["in_flight"], 3, "nothing leaves the book without a fate");
 
     // Its fate at last: no longer orphaned, and out of the book.
-    east.ledger.expired(2, "default", 4).await;
+    east.ledger.expired(2, "default", 4, 1_000).await;
     until("packet 2's fate in the book", || status(&control)["ledger"]["orphaned"] == 0).await;
     assert_eq!(status(&control)["ledger"]["in_flight"], 2);
 }

@@ -21,6 +21,7 @@ fn out(live: &Live, packet: u64) -> OutHop {
             ttl: 4,
             chaos: 0,
             hops: 3,
+            gen: 0,
             hop_id: live.lattice.next_hop_id(),
             route: "default".into(),
         },
@@ -29,6 +30,7 @@ fn out(live: &Live, packet: u64) -> OutHop {
         trace: false,
         traceparent: None,
         sent_ns: lwc_wire::now_ns(),
+        age_ns: 0,
     }
 }
 

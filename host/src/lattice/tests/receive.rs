@@ -55,7 +55,7 @@ async fn a_bad_frame_is_counted_and_answered_and_the_receiver_goes_on() {
     short.truncate(20);
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (b"hello, east".to_vec(), "error: "),
-        (old, "error: unsupported invocation frame version 1"),
+        (old, "error: unsupported invocation frame version 2 (this host speaks version 3)"),
         (short, "error: "),
         (vec![lwc_wire::invocation::VERSION; MAX_LEN + 1], "error: invocation body too large"),
     ];
