@@ -106,9 +106,8 @@ async fn a_hop_that_arrives_twice_runs_once() {
         caller: "control".into(),
         sender: "tester".into(),
         sent_ns: lwc_wire::now_ns(),
-        age_ns: 0,
         trace: true,
-        traceparent: None,
+        ..Context::default()
     };
     let frame = bytes::Bytes::from(inv.encode(&ctx));
     let subject = lwc_wire::subjects::rpc(&ring.lattice, "east");

@@ -66,6 +66,7 @@ pub fn heartbeat(host: &str, at_ns: u64, counters: Counters) -> Update {
         down: false,
         counters,
         awaiting_ack: 0,
+        clocks: Default::default(),
     }))
 }
 

@@ -122,6 +122,13 @@ pub struct Config {
     #[arg(long, value_name = "PATH")]
     pub ready_file: Option<PathBuf>,
 
+    /// For tests: run this process's wall clock this many milliseconds
+    /// ahead (negative: behind), as on a machine whose clock is off, to show
+    /// that latencies are corrected for peers' clock offsets. Default 0.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_name = "MS",
+          value_parser = clap::value_parser!(i64).range(-3_600_000..=3_600_000))]
+    pub test_clock_shift_ms: i64,
+
     /// For tests only: the named host task (see `lwc_host::tasks`) panics
     /// once the host is ready, to show that a dead task stops the host.
     #[arg(long, value_name = "TASK", hide = true)]

@@ -123,7 +123,7 @@ impl ProbeComponent {
             (fate, _) => fate,
         };
         if let Some(m) = &otel.metrics {
-            let latency_s = hop.recv_ns.saturating_sub(hop.sent_ns) as f64 / 1e9;
+            let latency_s = hop.edge_ns() as f64 / 1e9;
             m.invocation(&self.name, &hop.caller, fate.metric(), invoke_us as f64 / 1e6, latency_s);
         }
         // Forwarded: the hop's `done` waits for the next holder to take it.
@@ -142,7 +142,7 @@ impl ProbeComponent {
         let started = Instant::now();
         let called = self.call(rt, node, hop, span).await;
         let invoke_us = started.elapsed().as_micros() as u64;
-        let latency_us = hop.recv_ns.saturating_sub(hop.sent_ns) / 1_000;
+        let latency_us = hop.edge_ns() / 1_000;
         node.ledger().metrics.hop(&self.name, &hop.caller, latency_us, invoke_us);
         match &called.outcome {
             Outcome::Ok => counters.ok.fetch_add(1, Relaxed),
@@ -164,7 +164,7 @@ impl ProbeComponent {
             spans::int("lwc.packet.hop", u64::from(inv.hops)),
             KeyValue::new("lwc.packet.route", inv.route.clone()),
             KeyValue::new("lwc.caller", hop.caller.clone()),
-            spans::int("lwc.hop.latency_us", hop.recv_ns.saturating_sub(hop.sent_ns) / 1_000),
+            spans::int("lwc.hop.latency_us", hop.edge_ns() / 1_000),
         ];
         Some(Running::new(traces, traces.invocation(&parent, attributes)))
     }
@@ -268,9 +268,9 @@ impl ProbeComponent {
                 from: hop.caller.clone(),
                 to: self.name.to_string(),
                 host: node.host.to_string(),
-                sent_ns: hop.sent_ns,
+                sent_ns: hop.sent_here_ns(),
                 recv_ns: hop.recv_ns,
-                latency_us: hop.recv_ns.saturating_sub(hop.sent_ns) / 1_000,
+                latency_us: hop.edge_ns() / 1_000,
                 invoke_us,
                 outcome,
             })

@@ -69,6 +69,8 @@ async fn span_of_hop(ttl: u64, route: &str) -> SpanData {
         sender: Arc::from("north"),
         caller: "north".into(),
         sent_ns: lwc_wire::now_ns(),
+        offset_ns: 0,
+        held: false,
         age_ns: 0,
         recv_ns: lwc_wire::now_ns(),
         accepted_at: Instant::now(),

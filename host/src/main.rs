@@ -13,6 +13,9 @@ fn main() -> std::process::ExitCode {
         std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
     let config = lwc_host::config::Config::parse();
+    if config.test_clock_shift_ms != 0 {
+        lwc_wire::shift_clock_ms(config.test_clock_shift_ms);
+    }
     // The lattice (NATS in/out, acks, retries) gets one thread when guests
     // have threads of their own (see `runtime::Runtime::guests`).
     // A process of several hosts runs each on a runtime of its own

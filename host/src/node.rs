@@ -154,6 +154,7 @@ impl Forwarder {
         }
         inv.hop_id = self.lattice.next_hop_id();
         let sent_ns = lwc_wire::now_ns();
+        let delay = self.chaos.delay();
         let hop = OutHop {
             inv,
             from: from.clone(),
@@ -162,8 +163,9 @@ impl Forwarder {
             traceparent,
             sent_ns,
             age_ns: age.at(sent_ns),
+            held: delay.is_some(),
         };
-        match self.chaos.delay() {
+        match delay {
             None => self.lattice.send_hop(hop, upstream).await,
             Some(delay) => {
                 // Delay the hop, not the guest: the instance is already done.

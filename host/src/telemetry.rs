@@ -6,6 +6,7 @@
 use bytes::Bytes;
 use futures::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use crate::metrics;
 use hdrhistogram::serialization::V2Serializer;
 use lwc_wire::telemetry::{self as wire_telemetry, Snapshot};
 use crate::node::Node;
-use lwc_wire::status::{Health, Heartbeat};
+use lwc_wire::status::{Health, Heartbeat, PeerClock};
 
 /// NATS connection events, shared with the client's event callback.
 #[derive(Default)]
@@ -79,7 +80,23 @@ impl Reporter {
             down: self.node.chaos.is_down(),
             counters,
             awaiting_ack: self.node.lattice.awaiting_ack(),
+            clocks: self.clocks(),
         }
+    }
+
+    fn clocks(&self) -> BTreeMap<String, PeerClock> {
+        let estimates = self.node.lattice.clock_estimates();
+        estimates
+            .into_iter()
+            .map(|(peer, e)| {
+                let clock = PeerClock {
+                    offset_us: e.offset_ns / 1_000,
+                    uncertainty_us: e.uncertainty_ns.div_ceil(1_000),
+                    samples: e.samples,
+                };
+                (peer.to_string(), clock)
+            })
+            .collect()
     }
 
     pub fn health(&self) -> Health {

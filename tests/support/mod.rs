@@ -78,6 +78,8 @@ pub struct RingOpts {
     pub hosts: Vec<&'static str>,
     /// Extra flags for every host.
     pub host_args: Vec<String>,
+    /// Extra flags for one host (after `host_args`).
+    pub args_for: Vec<(&'static str, Vec<String>)>,
     /// Lattice name.
     pub lattice: String,
     /// A manifest of its own instead of scripts/ring.toml (see [`ring_manifest`]
@@ -94,6 +96,7 @@ impl Default for RingOpts {
             hosts: vec!["north", "south", "east", "west", "control"],
             // Short hop timeout: tests of loss should not wait long.
             host_args: vec!["--hop-timeout-ms".into(), "200".into()],
+            args_for: Vec::new(),
             lattice: "default".into(),
             manifest: None,
             env: Vec::new(),
@@ -161,6 +164,7 @@ impl Ring {
             .host(host)
             .args(self.http_plan.host_args())
             .args(&self.opts.host_args)
+            .args(self.opts.args_for.iter().filter(|(h, _)| *h == host).flat_map(|(_, a)| a))
             // Test rings load compiled components from disk after the first
             // host compiled them (the cache is made by this run, in target/).
             .envs([("LWC_COMPILE_CACHE", release_dir().join("lwc-compile-cache"))].iter().map(|(k, v)| (k, v.display().to_string())))
@@ -186,6 +190,16 @@ impl Ring {
             self.http = format!("http://{addr}");
         }
         Ok(())
+    }
+
+    /// Kill `host` and start it again with `args` as its own extra flags
+    /// (in place of any it had); wait until it serves.
+    pub fn restart_host_with(&mut self, host: &'static str, args: Vec<String>) -> Result<()> {
+        self.kill_host(host);
+        self.opts.args_for.retain(|(h, _)| *h != host);
+        self.opts.args_for.push((host, args));
+        self.start_host(host)?;
+        self.wait_ready(host, Duration::from_secs(60))
     }
 
     pub fn kill_host(&mut self, host: &str) {

@@ -7,12 +7,21 @@
 //! entries, whichever comes first. Frame:
 //!
 //! ```text
-//! u8 version (=1) | u16 count | count × (u64 hop_id | u8 status)
+//! u8 version (=2) | u16 count | count × (u64 hop_id | u8 status)
+//! | u8 samples (0 or 1) | [clock sample]
+//! clock sample: u64 sent_ns | u64 recv_ns | u64 ack_ns
+//!             | u8 host_len | host | u8 component_len | component
 //! ```
+//!
+//! A frame of `accepted` acks carries one clock sample: the `sent_ns` of
+//! one of the hops it acks (the sender's clock, echoed), when this host
+//! received it and when it sent the ack (this host's clock), and who
+//! acked (host and component). With the ack's arrival on its own clock the
+//! sender has the four times NTP uses to estimate this host's offset.
 
 use thiserror::Error;
 
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 pub const MAX_ENTRIES: usize = 512;
 const ENTRY_LEN: usize = 9;
 
@@ -39,53 +48,146 @@ impl AckStatus {
     }
 }
 
+/// One NTP-style round trip, as the acking host saw it (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockSample {
+    /// The acking host and the component the hop was for.
+    pub host: String,
+    pub component: String,
+    /// The hop's `sent_ns`, echoed: the sender's clock.
+    pub sent_ns: u64,
+    /// When the acking host received the hop, and when it sent this ack.
+    pub recv_ns: u64,
+    pub ack_ns: u64,
+}
+
+/// A decoded ack frame.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AckFrame {
+    pub entries: Vec<(u64, AckStatus)>,
+    pub sample: Option<ClockSample>,
+}
+
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum AckDecodeError {
     #[error("ack frame too short")]
     Short,
-    #[error("unsupported ack version {0}")]
+    #[error("unsupported ack frame version {0} (this host speaks version {VERSION})")]
     Version(u8),
+    #[error("bad clock sample: {0}")]
+    Sample(&'static str),
     #[error("ack frame declares {declared} entries but is {len} bytes")]
     Length { declared: usize, len: usize },
     #[error("unknown ack status {0}")]
     Status(u8),
 }
 
+/// An ack frame without a clock sample.
 pub fn encode(entries: &[(u64, AckStatus)]) -> Vec<u8> {
+    encode_with(entries, None)
+}
+
+/// An ack frame; at most [`MAX_ENTRIES`] entries are taken, and names in
+/// the sample are clipped to 255 bytes.
+pub fn encode_with(entries: &[(u64, AckStatus)], sample: Option<&ClockSample>) -> Vec<u8> {
     let n = entries.len().min(MAX_ENTRIES);
-    let mut out = Vec::with_capacity(3 + n * ENTRY_LEN);
+    let mut out = Vec::with_capacity(4 + n * ENTRY_LEN + sample.map_or(0, |_| 40));
     out.push(VERSION);
     out.extend_from_slice(&(n as u16).to_le_bytes());
     for (hop_id, status) in &entries[..n] {
         out.extend_from_slice(&hop_id.to_le_bytes());
         out.push(*status as u8);
     }
+    match sample {
+        None => out.push(0),
+        Some(s) => {
+            out.push(1);
+            for t in [s.sent_ns, s.recv_ns, s.ack_ns] {
+                out.extend_from_slice(&t.to_le_bytes());
+            }
+            for name in [&s.host, &s.component] {
+                let b = &name.as_bytes()[..name.len().min(255)];
+                out.push(b.len() as u8);
+                out.extend_from_slice(b);
+            }
+        }
+    }
     out
 }
 
+/// The entries of an ack frame (its clock sample, if any, is checked and
+/// dropped).
 pub fn decode(buf: &[u8]) -> Result<Vec<(u64, AckStatus)>, AckDecodeError> {
-    if buf.len() < 3 {
+    decode_frame(buf).map(|f| f.entries)
+}
+
+pub fn decode_frame(buf: &[u8]) -> Result<AckFrame, AckDecodeError> {
+    if buf.is_empty() {
         return Err(AckDecodeError::Short);
     }
     if buf[0] != VERSION {
         return Err(AckDecodeError::Version(buf[0]));
     }
+    if buf.len() < 4 {
+        return Err(AckDecodeError::Short);
+    }
     let declared = u16::from_le_bytes([buf[1], buf[2]]) as usize;
-    if declared > MAX_ENTRIES || buf.len() != 3 + declared * ENTRY_LEN {
+    let entries_end = 3 + declared * ENTRY_LEN;
+    if declared > MAX_ENTRIES || buf.len() <= entries_end {
         return Err(AckDecodeError::Length {
             declared,
             len: buf.len(),
         });
     }
-    buf[3..]
+    let entries = buf[3..entries_end]
         .chunks_exact(ENTRY_LEN)
         .map(|c| {
-            let mut id = [0u8; 8];
-            id.copy_from_slice(&c[..8]);
             let status = AckStatus::from_byte(c[8]).ok_or(AckDecodeError::Status(c[8]))?;
-            Ok((u64::from_le_bytes(id), status))
+            Ok((read_u64(&c[..8]), status))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    let rest = &buf[entries_end..];
+    let sample = match rest[0] {
+        0 if rest.len() == 1 => None,
+        0 => return Err(AckDecodeError::Sample("bytes after the end")),
+        1 => Some(sample(&rest[1..])?),
+        _ => return Err(AckDecodeError::Sample("count is not 0 or 1")),
+    };
+    Ok(AckFrame { entries, sample })
+}
+
+fn sample(b: &[u8]) -> Result<ClockSample, AckDecodeError> {
+    const TIMES: usize = 24;
+    let short = AckDecodeError::Sample("too short");
+    if b.len() < TIMES + 1 {
+        return Err(short);
+    }
+    let host_len = b[TIMES] as usize;
+    let comp_at = TIMES + 1 + host_len;
+    let comp_len = *b.get(comp_at).ok_or(short)? as usize;
+    if b.len() != comp_at + 1 + comp_len {
+        return Err(AckDecodeError::Sample("names do not match their lengths"));
+    }
+    let name = |part: &[u8]| {
+        std::str::from_utf8(part)
+            .ok()
+            .filter(|s| crate::subjects::is_valid_token(s))
+            .map(str::to_owned)
+            .ok_or(AckDecodeError::Sample("a name is not [a-z0-9_-]"))
+    };
+    Ok(ClockSample {
+        host: name(&b[TIMES + 1..comp_at])?,
+        component: name(&b[comp_at + 1..])?,
+        sent_ns: read_u64(&b[0..8]),
+        recv_ns: read_u64(&b[8..16]),
+        ack_ns: read_u64(&b[16..24]),
+    })
+}
+
+fn read_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(a)
 }
 
 #[cfg(test)]
@@ -97,6 +199,31 @@ mod tests {
         let entries = vec![(1, AckStatus::Accepted), (u64::MAX, AckStatus::Overloaded)];
         assert_eq!(decode(&encode(&entries)), Ok(entries));
         assert_eq!(decode(&encode(&[])), Ok(vec![]));
+    }
+
+    #[test]
+    fn a_clock_sample_round_trips_and_a_bad_one_is_refused() {
+        let sample = ClockSample {
+            host: "north-2".into(),
+            component: "north".into(),
+            sent_ns: 1,
+            recv_ns: u64::MAX,
+            ack_ns: 3,
+        };
+        let entries = vec![(9, AckStatus::Accepted)];
+        let good = encode_with(&entries, Some(&sample));
+        let frame = decode_frame(&good).expect("decodes");
+        assert_eq!(frame, AckFrame { entries, sample: Some(sample) });
+        for n in 0..good.len() {
+            assert!(decode_frame(&good[..n]).is_err(), "prefix {n}");
+        }
+        let mut bad = good.clone();
+        *bad.last_mut().expect("not empty") = b'!';
+        assert_eq!(decode_frame(&bad), Err(AckDecodeError::Sample("a name is not [a-z0-9_-]")));
+        let mut old = good;
+        old[0] = 1;
+        let msg = decode_frame(&old).expect_err("refused").to_string();
+        assert_eq!(msg, "unsupported ack frame version 1 (this host speaks version 2)");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! u8 version (=3) | u64 packet | u64 ttl | u16 chaos | u32 hops | u16 gen
-//! | u64 hop_id | u64 sent_ns | u64 age_ns | u8 flags (bit 0: traced)
+//! | u64 hop_id | u64 sent_ns | i64 offset_ns | u64 age_ns
+//! | u8 flags (bit 0: traced, bit 1: held)
 //! | u8 route_len | u8 caller_len | u8 sender_len | u8 traceparent_len
 //! | route | caller | sender | traceparent
 //! ```
@@ -18,6 +19,9 @@
 //! it cannot pass on a second copy). `age_ns` is how old the packet was when
 //! the hop was sent, summed hop by hop with each hop's latency corrected for
 //! the peers' clock offset, so a lifetime needs no clock shared by hosts.
+//! `offset_ns` is the sender's estimate of the receiver's wall clock minus
+//! its own (from the ack round trips, NTP-style; 0 before it has one): the
+//! receiver measures the edge as `recv_ns − (sent_ns + offset_ns)`.
 //! `route`, `caller` (the sending component) and `sender` (the sending host,
 //! whose ack subject `lwc.<l>.hosts.<sender>.acks` is derived from it) are
 //! 1–64 characters of `[a-z0-9_-]`; `traceparent` is empty or a W3C
@@ -26,7 +30,7 @@
 use thiserror::Error;
 
 pub const VERSION: u8 = 3;
-const FIXED_LEN: usize = 1 + 8 + 8 + 2 + 4 + 2 + 8 + 8 + 8 + 1 + 4;
+const FIXED_LEN: usize = 1 + 8 + 8 + 2 + 4 + 2 + 8 + 8 + 8 + 8 + 1 + 4;
 /// Where the flags byte sits; the four length bytes follow it.
 const FLAGS_AT: usize = FIXED_LEN - 5;
 /// Where `gen` sits, so a re-send can go out one generation up.
@@ -66,10 +70,15 @@ pub struct Context {
     pub sender: String,
     /// Wall-clock nanoseconds at which the caller handed the hop over.
     pub sent_ns: u64,
+    /// The sender's estimate of the receiver's clock minus its own.
+    pub offset_ns: i64,
     /// The packet's age when the hop was sent (see the module docs).
     pub age_ns: u64,
     /// Traced: every hop of the packet is published as an event.
     pub trace: bool,
+    /// Held before it was published (a chaos delay): `sent_ns` is not when
+    /// it went on the wire, so the receiver takes no clock sample from it.
+    pub held: bool,
     /// W3C trace context of the caller's span, when one is exported.
     pub traceparent: Option<String>,
 }
@@ -94,7 +103,7 @@ pub enum DecodeError {
     Traceparent,
     #[error("chaos {0} is over 100")]
     Chaos(u16),
-    #[error("unknown flags {0:#04x} (this host knows only bit 0, traced)")]
+    #[error("unknown flags {0:#04x} (this host knows only bit 0, traced, and bit 1, held)")]
     Flags(u8),
 }
 
@@ -116,8 +125,9 @@ impl Invocation {
         out.extend_from_slice(&self.gen.to_le_bytes());
         out.extend_from_slice(&self.hop_id.to_le_bytes());
         out.extend_from_slice(&ctx.sent_ns.to_le_bytes());
+        out.extend_from_slice(&ctx.offset_ns.to_le_bytes());
         out.extend_from_slice(&ctx.age_ns.to_le_bytes());
-        out.push(u8::from(ctx.trace));
+        out.push(u8::from(ctx.trace) | u8::from(ctx.held) << 1);
         for part in [route, caller, sender, tp] {
             out.push(part.len() as u8);
         }
@@ -162,7 +172,7 @@ impl Invocation {
             return Err(DecodeError::Chaos(chaos));
         }
         let flags = buf[FLAGS_AT];
-        if flags > 1 {
+        if flags > 0b11 {
             // Unknown flags: a newer sender; refuse rather than guess.
             return Err(DecodeError::Flags(flags));
         }
@@ -179,8 +189,10 @@ impl Invocation {
             caller: caller.to_owned(),
             sender: sender.to_owned(),
             sent_ns: read_u64(&buf[33..41]),
-            age_ns: read_u64(&buf[41..49]),
-            trace: flags == 1,
+            offset_ns: read_u64(&buf[41..49]) as i64,
+            age_ns: read_u64(&buf[49..57]),
+            trace: flags & 1 != 0,
+            held: flags & 0b10 != 0,
             // Checked ASCII above: the conversion cannot fail.
             traceparent: (!tp.is_empty()).then(|| String::from_utf8_lossy(tp).into_owned()),
         };
@@ -217,8 +229,10 @@ mod tests {
             caller: "north".into(),
             sender: "north-1".into(),
             sent_ns: 1_763_700_000_123_456_789,
+            offset_ns: -30_000_123,
             age_ns: 4_321_000,
             trace: true,
+            held: true,
             traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
         };
         (inv, ctx)
@@ -235,6 +249,7 @@ mod tests {
         assert_eq!(Invocation::decode(&inv.encode(&ctx)), Ok((inv.clone(), ctx.clone())));
         let plain = Context {
             trace: false,
+            held: false,
             traceparent: None,
             ..ctx
         };
@@ -266,6 +281,9 @@ mod tests {
         let mut b = bytes();
         b[17] = 101;
         assert_eq!(Invocation::decode(&b), Err(DecodeError::Chaos(101)));
+        let mut b = bytes();
+        b[FLAGS_AT] = 0b111;
+        assert_eq!(Invocation::decode(&b), Err(DecodeError::Flags(0b111)));
         let (mut inv, mut ctx) = sample();
         inv.route = "Sp.cial".into();
         assert_eq!(Invocation::decode(&inv.encode(&ctx)), Err(DecodeError::Route));

@@ -24,12 +24,24 @@ pub mod subjects;
 pub mod telemetry;
 pub mod whohas;
 
-/// Wall-clock nanoseconds since the Unix epoch; 0 if the clock is before it.
+/// Wall-clock nanoseconds since the Unix epoch, moved by the test shift
+/// ([`shift_clock_ms`]); 0 if the clock is before the epoch.
 pub fn now_ns() -> u64 {
-    std::time::SystemTime::now()
+    let ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
+        .unwrap_or(0);
+    ns.saturating_add_signed(CLOCK_SHIFT_NS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// For tests: added to every [`now_ns`] of this process.
+static CLOCK_SHIFT_NS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// For tests: make this process's wall clock (every [`now_ns`]) run `ms`
+/// milliseconds ahead (or behind, when negative), as a machine whose clock
+/// is off would. Used by `lwc-host --test-clock-shift-ms`.
+pub fn shift_clock_ms(ms: i64) {
+    CLOCK_SHIFT_NS.store(ms.saturating_mul(1_000_000), std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Deterministic garbage for the decoders' never-panic tests.

@@ -18,6 +18,22 @@ pub struct Heartbeat {
     pub counters: Counters,
     /// Hops sent but not yet acknowledged.
     pub awaiting_ack: u64,
+    /// This host's estimate of each peer's clock, by peer host name: the
+    /// peers it sends hops to and has had acks from (older hosts send none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clocks: BTreeMap<String, PeerClock>,
+}
+
+/// One peer's wall clock as a host estimates it, NTP-style, from the round
+/// trips of its hops and their acks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerClock {
+    /// The peer's clock minus this host's, in µs.
+    pub offset_us: i64,
+    /// The true offset is within `offset_us ± uncertainty_us`.
+    pub uncertainty_us: u64,
+    /// Round trips taken so far.
+    pub samples: u64,
 }
 
 /// Monotonic counters since the host started.

@@ -259,6 +259,15 @@ impl App {
         self.hosts.get(name)
     }
 
+    /// `name`'s clock as the hosts that send to it estimate it (from their
+    /// latest heartbeats): the estimate with the smallest uncertainty.
+    pub fn clock_of(&self, name: &str) -> Option<lwc_wire::status::PeerClock> {
+        self.hosts
+            .values()
+            .filter_map(|h| h.heartbeat.as_ref()?.clocks.get(name).copied())
+            .min_by_key(|c| c.uncertainty_us)
+    }
+
     pub fn selected_key(&self) -> Option<SeriesKey> {
         self.selected_series
             .as_ref()

@@ -1,6 +1,6 @@
-//! The bottom lines: what `i` will send, the selected host's chaos, the
-//! latest note, and the keys (chaos keys greyed out while the control plane
-//! does not answer).
+//! The bottom lines: what `i` will send, the selected host's chaos and its
+//! clock offset (as its senders estimate it), the latest note, and the keys
+//! (chaos keys greyed out while the control plane does not answer).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,7 +8,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::{bad, dim, fmt_chaos, good, title};
+use super::{bad, dim, fmt_chaos, fmt_us, good, title};
+use lwc_wire::status::PeerClock;
 use crate::app::{App, Plane};
 use crate::input::KEYS;
 
@@ -37,12 +38,27 @@ impl Widget for Settings<'_> {
             Span::styled(format!("{host} ▸ "), title()),
             Span::raw(chaos),
         ];
+        if let Some(c) = app.clock_of(host) {
+            spans.push(Span::styled(" · ", dim()));
+            spans.push(Span::raw(fmt_offset(&c)));
+        }
         if let Some(note) = &app.note {
             spans.push(Span::styled(" │ ", dim()));
             spans.push(Span::styled(note.text.clone(), if note.error { bad() } else { good() }));
         }
         Paragraph::new(Line::from(spans)).render(area, buf);
     }
+}
+
+/// A host's clock against its senders': `clock +50.0ms ±80µs`, or
+/// `clock in step ±80µs` when the offset is within its uncertainty.
+pub fn fmt_offset(c: &PeerClock) -> String {
+    let within = format!("±{}", fmt_us(c.uncertainty_us));
+    if c.offset_us.unsigned_abs() <= c.uncertainty_us {
+        return format!("clock in step {within}");
+    }
+    let sign = if c.offset_us < 0 { '-' } else { '+' };
+    format!("clock {sign}{} {within}", fmt_us(c.offset_us.unsigned_abs()))
 }
 
 pub struct Keys<'a> {

@@ -165,6 +165,25 @@ fn formats() {
 }
 
 #[test]
+fn the_footer_shows_the_selected_hosts_clock_as_its_senders_estimate_it() {
+    let mut app = ring_app();
+    let all = screen(&draw(&app, 120, 36));
+    assert!(!all.contains("clock "), "no estimate yet, nothing shown:\n{all}");
+    let clock = |offset_us, uncertainty_us| lwc_wire::status::PeerClock { offset_us, uncertainty_us, samples: 9 };
+    for (from, c) in [("west", clock(50_012, 90)), ("control", clock(49_900, 400))] {
+        let Update::Heartbeat(mut hb) = heartbeat(from, NOW, Default::default()) else { unreachable!() };
+        hb.clocks.insert("north".into(), c);
+        app.apply(Update::Heartbeat(hb));
+    }
+    app.selected_host = Some("north".into());
+    let lines = text(&draw(&app, 120, 36));
+    // The tighter of the two estimates.
+    assert!(line_with(&lines, "north ▸").contains("clock +50.0ms ±90µs"), "{lines:?}");
+    assert_eq!(footer::fmt_offset(&clock(-30, 40)), "clock in step ±40µs");
+    assert_eq!(footer::fmt_offset(&clock(-30_000, 40)), "clock -30.0ms ±40µs");
+}
+
+#[test]
 fn host_labels_never_spill_into_each_other() {
     let mut app = ring_app();
     app.chaos.insert(

@@ -32,6 +32,7 @@ impl ControlPlane {
                     "uptime_s": hb.uptime_s,
                     "components": hb.components,
                     "awaiting_ack": hb.awaiting_ack,
+                    "clocks": hb.clocks,
                     "counters": hb.counters,
                     "chaos": chaos.get(h),
                 }),

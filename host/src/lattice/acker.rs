@@ -79,10 +79,15 @@ pub async fn run_acker(client: Client, lattice: String, mut rx: AckRx) {
     }
 }
 
-/// Publish one ack frame to `to`'s ack subject.
+/// Publish one ack frame (no clock sample) to `to`'s ack subject.
 pub async fn flush(client: &Client, lattice: &str, to: &str, entries: &[(u64, AckStatus)]) {
+    publish(client, lattice, to, acks::encode(entries)).await;
+}
+
+/// Publish an encoded ack frame to `to`'s ack subject.
+pub async fn publish(client: &Client, lattice: &str, to: &str, frame: Vec<u8>) {
     let subject = Subject::from(lwc_wire::subjects::acks(lattice, to));
-    if let Err(e) = client.publish(subject, Bytes::from(acks::encode(entries))).await {
+    if let Err(e) = client.publish(subject, Bytes::from(frame)).await {
         tracing::warn!("cannot publish acks: {e}");
     }
 }

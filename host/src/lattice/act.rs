@@ -98,14 +98,20 @@ impl Lattice {
 
     /// Apply one ack frame from a receiving host.
     pub(super) async fn on_acks(&self, payload: &[u8]) {
-        let entries = match lwc_wire::acks::decode(payload) {
-            Ok(e) => e,
+        let arrived_ns = lwc_wire::now_ns();
+        let lwc_wire::acks::AckFrame { entries, sample } = match lwc_wire::acks::decode_frame(payload) {
+            Ok(f) => f,
             Err(e) => {
                 self.ledger.counters.reject("ack");
                 tracing::debug!("rejected ack frame: {e}");
                 return;
             }
         };
+        if let Some(sample) = sample {
+            if !self.clocks().observe(self.now(), &sample, arrived_ns) {
+                self.ledger.counters.reject("clock-sample");
+            }
+        }
         self.step(|p, now, acts| p.on_acks(now, &entries, acts)).await;
     }
 

@@ -25,6 +25,8 @@ pub struct OutHop {
     pub sent_ns: u64,
     /// The packet's age at `sent_ns`.
     pub age_ns: u64,
+    /// Held back after `sent_ns` (chaos delay): see [`Context::held`](lwc_wire::invocation::Context).
+    pub held: bool,
 }
 
 /// How old a packet is, anchored at one instant: `age_ns` old at the
@@ -77,6 +79,10 @@ pub struct Inbound {
     pub sender: Peer,
     pub caller: String,
     pub sent_ns: u64,
+    /// The sender's estimate of our clock minus its own.
+    pub offset_ns: i64,
+    /// Held back before it was published: no clock sample from it.
+    pub held: bool,
     /// The packet's age when the sender handed the hop over.
     pub age_ns: u64,
     pub recv_ns: u64,
@@ -90,11 +96,22 @@ impl Inbound {
     /// The packet's age as this host reckons it: the sender's age at send
     /// plus the edge latency, then this host's own clock from arrival.
     pub fn age(&self) -> Age {
-        let edge = self.recv_ns.saturating_sub(self.sent_ns);
         Age {
-            age_ns: self.age_ns.saturating_add(edge),
+            age_ns: self.age_ns.saturating_add(self.edge_ns()),
             at_ns: self.recv_ns,
         }
+    }
+
+    /// The edge latency: arrival here minus the send time, the send time
+    /// moved onto our clock by the sender's offset estimate (0 if the
+    /// estimate overshoots).
+    pub fn edge_ns(&self) -> u64 {
+        self.recv_ns.saturating_sub(self.sent_here_ns())
+    }
+
+    /// The send time on our clock, as well as the sender could tell.
+    pub fn sent_here_ns(&self) -> u64 {
+        self.sent_ns.saturating_add_signed(self.offset_ns)
     }
 
     /// What a hop this one leads to owes back: `done` to our sender once
@@ -134,6 +151,8 @@ mod tests {
             sender: Arc::from("north"),
             caller: "north".into(),
             sent_ns: 10_000,
+            offset_ns: 0,
+            held: false,
             age_ns: 4_000,
             recv_ns: 10_500,
             accepted_at: Instant::now(),

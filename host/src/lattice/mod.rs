@@ -10,6 +10,7 @@
 //! - [`receive`]: invocations in: decode, ask the protocol, ack, queue
 //! - [`act`]: the protocol's actions carried out: publish, ack, ask, answer, lose
 //! - [`acker`]: `done`/`overloaded` acks batched per sending host
+//! - [`clocks`]: peers' clock offsets, from the ack round trips (NTP-style)
 //! - [`census`]: which packets this host holds, for the control host's census
 //! - [`fates`]: fates reported to the witness (the control host), which publishes each once
 //! - [`tasks`]: the loops: receivers, ack/whohas/answer/census listeners, the timer
@@ -17,6 +18,7 @@
 mod act;
 mod acker;
 mod census;
+pub mod clocks;
 mod fates;
 pub use acker::AckRx;
 mod hop;
@@ -131,6 +133,8 @@ pub struct Lattice {
     acker: AckQueue,
     /// Fates published without the witness (it was silent for long).
     fates_direct: AtomicU64,
+    /// Peers' clock offsets, corrected for in every hop's frame.
+    clocks: Mutex<clocks::Clocks>,
 }
 
 impl Lattice {
@@ -170,6 +174,7 @@ impl Lattice {
             next_hop_id: AtomicU64::new(rand::random::<u64>() >> 1),
             acker,
             fates_direct: AtomicU64::new(0),
+            clocks: Mutex::new(clocks::Clocks::default()),
         });
         (lattice, acks_rx)
     }
@@ -197,6 +202,15 @@ impl Lattice {
         inner.proto.stats().awaiting_ack + inner.fates.len() as u64
     }
 
+    /// Every peer's estimated clock offset (peer minus us), by name.
+    pub fn clock_estimates(&self) -> Vec<(Peer, clocks::Estimate)> {
+        self.clocks().estimates()
+    }
+
+    fn clocks(&self) -> MutexGuard<'_, clocks::Clocks> {
+        self.clocks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn now(&self) -> Nanos {
         self.origin.elapsed().as_nanos() as u64
     }
@@ -219,14 +233,17 @@ impl Lattice {
     /// Publish one hop and track it until the next holder has it.
     /// `upstream`: the hop (received here) that this one carries on.
     pub async fn send_hop(&self, hop: OutHop, upstream: Option<Upstream>) {
+        let offset_ns = self.clocks().offset_for(&hop.target);
         let sent = Arc::new(SentHop {
             subject: Subject::from(lwc_wire::subjects::rpc(&self.name, &hop.target)),
             payload: Bytes::from(hop.inv.encode(&Context {
                 caller: hop.from.to_string(),
                 sender: self.me.to_string(),
                 sent_ns: hop.sent_ns,
+                offset_ns,
                 age_ns: hop.age_ns,
                 trace: hop.trace,
+                held: hop.held,
                 traceparent: hop.traceparent.clone(),
             })),
             hop,

@@ -14,19 +14,25 @@ use tokio::sync::mpsc;
 
 use super::protocol::{Peer, Verdict};
 use super::{Inbound, Lattice};
-use lwc_wire::acks::AckStatus;
+use lwc_wire::acks::{AckStatus, ClockSample};
 use lwc_wire::invocation::{Invocation, MAX_LEN};
 
 impl Lattice {
     /// Take one batch of received invocations for one component's queue.
     pub(super) async fn receive(&self, batch: &mut Vec<Message>, queue: &mpsc::Sender<Inbound>) {
         let recv_ns = lwc_wire::now_ns();
+        let component = batch.first().map(|m| component_of(&self.name, &m.subject).to_owned());
         let mut hops = Vec::with_capacity(batch.len());
         for msg in batch.drain(..) {
             match self.decode(msg, recv_ns) {
                 Ok(hop) => hops.push(hop),
                 Err((reply, why)) => self.reject_rpc(reply, &why).await,
             }
+        }
+        // One hop per sender is echoed back for the sender's clock estimate.
+        let mut echo: HashMap<Peer, u64> = HashMap::new();
+        for hop in hops.iter().filter(|h| !h.held) {
+            echo.entry(hop.sender.clone()).or_insert(hop.sent_ns);
         }
         let mut acts = Vec::new();
         let mut run = Vec::with_capacity(hops.len());
@@ -47,7 +53,12 @@ impl Lattice {
                 }
             }
         }
-        self.publish_accepted(&mut acts).await;
+        let clock = Echo {
+            component: component.unwrap_or_default(),
+            sent_ns: echo,
+            recv_ns,
+        };
+        self.publish_accepted(&mut acts, clock).await;
         self.act(acts).await;
         let accepted_at = Instant::now();
         for (permit, mut hop) in run {
@@ -60,7 +71,7 @@ impl Lattice {
 
     /// Publish the batch's `accepted` acks now, one frame per sender, and
     /// leave the other actions in order.
-    async fn publish_accepted(&self, acts: &mut Vec<super::protocol::Action<Arc<super::SentHop>>>) {
+    async fn publish_accepted(&self, acts: &mut Vec<super::protocol::Action<Arc<super::SentHop>>>, echo: Echo) {
         use super::protocol::Action;
         let mut by_peer: HashMap<Peer, Vec<(u64, AckStatus)>> = HashMap::new();
         acts.retain(|a| match a {
@@ -71,8 +82,21 @@ impl Lattice {
             _ => true,
         });
         for (to, entries) in by_peer {
+            let mut sample = echo.sent_ns.get(&to).map(|&sent_ns| ClockSample {
+                host: self.me.to_string(),
+                component: echo.component.clone(),
+                sent_ns,
+                recv_ns: echo.recv_ns,
+                ack_ns: 0,
+            });
             for chunk in entries.chunks(lwc_wire::acks::MAX_ENTRIES) {
-                super::acker::flush(&self.client, &self.name, &to, chunk).await;
+                // Stamped as late as possible: the time here is the peer's
+                // to subtract, not to count as wire time.
+                if let Some(s) = sample.as_mut() {
+                    s.ack_ns = lwc_wire::now_ns();
+                }
+                let frame = lwc_wire::acks::encode_with(chunk, sample.take().as_ref());
+                super::acker::publish(&self.client, &self.name, &to, frame).await;
             }
         }
     }
@@ -90,6 +114,8 @@ impl Lattice {
             sender: Arc::from(ctx.sender.as_str()),
             caller: ctx.caller,
             sent_ns: ctx.sent_ns,
+            offset_ns: ctx.offset_ns,
+            held: ctx.held,
             age_ns: ctx.age_ns,
             trace: ctx.trace,
             traceparent: ctx.traceparent,
@@ -106,4 +132,22 @@ impl Lattice {
             let _ = self.client.publish(reply, Bytes::from(format!("error: {why}"))).await;
         }
     }
+}
+
+/// What a batch's `accepted` acks echo for the senders' clock estimates.
+struct Echo {
+    component: String,
+    /// Per sender, the `sent_ns` of one of its hops in the batch.
+    sent_ns: HashMap<Peer, u64>,
+    recv_ns: u64,
+}
+
+/// The component of `lwc.<l>.rpc.<component>.packet-looper.process`.
+fn component_of<'a>(lattice: &str, subject: &'a str) -> &'a str {
+    subject
+        .strip_prefix("lwc.")
+        .and_then(|s| s.strip_prefix(lattice))
+        .and_then(|s| s.strip_prefix(".rpc."))
+        .and_then(|s| s.split('.').next())
+        .unwrap_or("")
 }

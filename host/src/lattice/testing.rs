@@ -185,8 +185,10 @@ impl Hop {
             caller: self.sender.to_string(),
             sender: self.sender.to_string(),
             sent_ns: lwc_wire::now_ns(),
+            offset_ns: 0,
             age_ns: 0,
             trace: self.trace,
+            held: false,
             traceparent: None,
         })
     }

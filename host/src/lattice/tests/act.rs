@@ -31,6 +31,7 @@ fn out(live: &Live, packet: u64) -> OutHop {
         traceparent: None,
         sent_ns: lwc_wire::now_ns(),
         age_ns: 0,
+        held: false,
     }
 }
 
