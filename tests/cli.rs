@@ -9,8 +9,11 @@
 //! - [`cli_errors`]: bad input, the hand-overs to lwc-dash and lwc-lab, ring.sh
 //! - [`cli_lwc`]: the harness
 
+#[path = "cli_errors.rs"]
 mod cli_errors;
+#[path = "cli_exits.rs"]
 mod cli_exits;
+#[path = "cli_lwc.rs"]
 mod cli_lwc;
 
 use cli_lwc::{healthy, nats_url_of, processes_mentioning, text, wait_gone, Lwc};

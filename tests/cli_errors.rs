@@ -1,7 +1,7 @@
 //! What `lwc` says to bad input (and that it then starts nothing), the
 //! hand-overs to `lwc-dash` and `lwc-lab`, and `scripts/ring.sh`'s flags.
 
-use crate::cli_lwc::{processes_mentioning, text, Lwc};
+use super::cli_lwc::{processes_mentioning, text, Lwc};
 use lwc_tests::release_dir;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -1,7 +1,7 @@
 //! The ways out of an attached `lwc up`: Ctrl-C, and the supervisor
 //! itself killed. Neither leaves a process of the ring behind.
 
-use crate::cli_lwc::{processes_mentioning, text, up_attached, wait_gone, Lwc};
+use super::cli_lwc::{processes_mentioning, text, up_attached, wait_gone, Lwc};
 use lwc_tests::wait;
 use std::time::Duration;
 
