@@ -1,10 +1,13 @@
-//! Latencies do not trust hosts' clocks. With north's clock 50 ms ahead and
-//! south's 30 ms behind (`lwc-host --test-clock-shift-ms`), every edge's p50
-//! stays where it is with no shift (within 25%, or 100 µs), a lifetime stays
-//! true, and the hosts sending to north and south report the offsets in
-//! heartbeats and `GET /status`.
+//! Latencies do not trust hosts' clocks. Two rings run side by side, alike
+//! but for one thing: on one, north's clock is 50 ms ahead and south's
+//! 30 ms behind (`lwc-host --test-clock-shift-ms`). Packets go round them in
+//! turn, so both see the same moments of this machine's load, and every
+//! edge's p50 on the shifted ring stays within 10 % (or 50 µs) of the plain
+//! ring's, as the issue asks. Lifetimes stay true, the senders report the
+//! offsets in heartbeats and `GET /status`, and a host restarted with its
+//! clock back in step is estimated anew.
 
-use lwc_tests::Ring;
+use lwc_tests::{Ring, RingOpts};
 use lwc_wire::events::PacketEvent;
 use lwc_wire::status::Heartbeat;
 use std::collections::BTreeMap;
@@ -12,6 +15,8 @@ use std::time::Duration;
 
 const NORTH_MS: i64 = 50;
 const SOUTH_MS: i64 = -30;
+/// Packets of 100 hops sampled on each ring, alternately.
+const ROUNDS: usize = 16;
 
 type Edge = (String, String);
 
@@ -26,16 +31,13 @@ fn knows(hbs: &[Heartbeat], from: &str, peer: &str, ms: i64) -> bool {
     estimate(hbs, from, peer).is_some_and(|c| (c.offset_us - ms * 1_000).unsigned_abs() <= c.uncertainty_us + 1_000)
 }
 
-/// Restart north and south with their clocks shifted (or not), then run a
-/// packet round until their senders (on the default route, east sends to
-/// north and west to south) know the new offsets.
-async fn shift(ring: &mut Ring, shifted: bool) {
-    for (host, ms) in [("north", NORTH_MS), ("south", SOUTH_MS)] {
-        let ms = if shifted { ms } else { 0 };
-        let args = vec!["--test-clock-shift-ms".to_string(), ms.to_string()];
-        ring.restart_host_with(host, args).expect("restart the host");
-    }
-    let (north, south) = if shifted { (NORTH_MS, SOUTH_MS) } else { (0, 0) };
+fn shift_args(ms: i64) -> Vec<String> {
+    vec!["--test-clock-shift-ms".to_string(), ms.to_string()]
+}
+
+/// Run a packet round until `ring`'s senders to north and south (on the
+/// default route, east and west) estimate them `north` and `south` ms off.
+async fn wait_estimates(ring: &Ring, north: i64, south: i64) {
     let what = format!("east to see north at {north} ms and west south at {south} ms");
     lwc_tests::traced(ring, r#"{"ttl":200,"trace":true}"#).await;
     ring.wait_heartbeats(Duration::from_secs(20), &what, |hbs| {
@@ -44,14 +46,11 @@ async fn shift(ring: &mut Ring, shifted: bool) {
     .await;
 }
 
-/// Every edge's hop latencies from three traced packets of 100 hops, one
-/// at a time.
+/// One traced packet of 100 hops: its hop latencies, by edge.
 async fn sample(ring: &Ring, into: &mut BTreeMap<Edge, Vec<u64>>) {
-    for _ in 0..3 {
-        let (_, hops, _) = lwc_tests::traced(ring, r#"{"ttl":100,"trace":true}"#).await;
-        for h in hops {
-            into.entry((h.from, h.to)).or_default().push(h.latency_us);
-        }
+    let (_, hops, _) = lwc_tests::traced(ring, r#"{"ttl":100,"trace":true}"#).await;
+    for h in hops {
+        into.entry((h.from, h.to)).or_default().push(h.latency_us);
     }
 }
 
@@ -59,11 +58,13 @@ fn p50s(by_edge: BTreeMap<Edge, Vec<u64>>) -> BTreeMap<Edge, u64> {
     by_edge
         .into_iter()
         .filter(|(_, v)| v.len() >= 100)
-        .map(|(edge, mut v)| {
-            v.sort_unstable();
-            (edge, v[v.len() / 2])
-        })
+        .map(|(edge, mut v)| (edge, median(&mut v)))
         .collect()
+}
+
+fn median(v: &mut [u64]) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
 }
 
 /// A short packet's lifetime: 42 probe visits (east, north, west, south, …)
@@ -82,27 +83,42 @@ async fn lifetime_us(ring: &Ring) -> u64 {
         .expect("the short packet expired")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shifted_clocks_leave_edge_latencies_and_lifetimes_as_they_are() {
-    let mut ring = Ring::start().await.expect("start the ring");
-    // One ring, north and south restarted with and without shifts in turn,
-    // so that the two sides differ in nothing but the clocks.
-    let (mut plain, mut shifted) = (BTreeMap::new(), BTreeMap::new());
-    let (mut plain_life, mut shifted_life) = (Vec::new(), Vec::new());
-    for shifted_now in [false, true, false, true, false, true] {
-        shift(&mut ring, shifted_now).await;
-        let (hops, life) = if shifted_now { (&mut shifted, &mut shifted_life) } else { (&mut plain, &mut plain_life) };
-        sample(&ring, hops).await;
-        life.push(lifetime_us(&ring).await);
-    }
-
-    // The estimates are in /status too.
+/// east's estimate of north, from `GET /status`.
+fn north_in_status(ring: &Ring) -> i64 {
     let (status, st) = ring.get("/status");
     assert_eq!(status, 200, "{st}");
     let east = st["hosts"].as_array().and_then(|hs| hs.iter().find(|h| h["host"] == "east")).expect("east in /status");
     println!("east's clocks: {}", east["clocks"]);
-    let north_us = east["clocks"]["north"]["offset_us"].as_i64().expect("east's estimate of north in /status");
-    assert!((north_us - NORTH_MS * 1_000).abs() < 5_000, "{}", east["clocks"]);
+    east["clocks"]["north"]["offset_us"].as_i64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shifted_clocks_leave_edge_latencies_and_lifetimes_as_they_are() {
+    let shifted_opts = RingOpts {
+        args_for: vec![("north", shift_args(NORTH_MS)), ("south", shift_args(SOUTH_MS))],
+        ..RingOpts::default()
+    };
+    let plain_ring = Ring::start().await.expect("start the plain ring");
+    let mut shifted_ring = Ring::start_with(shifted_opts).await.expect("start the shifted ring");
+    // Warm both (compiled, connected, estimated) before anything is counted.
+    wait_estimates(&plain_ring, 0, 0).await;
+    wait_estimates(&shifted_ring, NORTH_MS, SOUTH_MS).await;
+
+    let (mut plain, mut shifted) = (BTreeMap::new(), BTreeMap::new());
+    let (mut plain_life, mut shifted_life) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        // Which ring goes first alternates, so neither is always the warmer.
+        let rings = [(&plain_ring, &mut plain, &mut plain_life), (&shifted_ring, &mut shifted, &mut shifted_life)];
+        let order: Vec<_> = if round % 2 == 0 { rings.into_iter().collect() } else { rings.into_iter().rev().collect() };
+        for (ring, hops, life) in order {
+            sample(ring, hops).await;
+            life.push(lifetime_us(ring).await);
+        }
+    }
+
+    let north_us = north_in_status(&shifted_ring);
+    assert!((north_us - NORTH_MS * 1_000).abs() < 5_000, "east's estimate of north: {north_us} µs");
+    assert!(north_in_status(&plain_ring).abs() < 1_000, "the plain ring's clocks are in step");
 
     let (plain, shifted) = (p50s(plain), p50s(shifted));
     println!("edge p50s (µs): {shifted:?} shifted, {plain:?} plain");
@@ -110,18 +126,18 @@ async fn shifted_clocks_leave_edge_latencies_and_lifetimes_as_they_are() {
     assert_eq!(plain.len(), 4, "the four probe edges: {plain:?}");
     for (edge, &p50) in &plain {
         let got = *shifted.get(edge).unwrap_or_else(|| panic!("{edge:?} not measured with shifts"));
-        // The issue asks for 10 % or 50 µs; on this 2-core machine that held
-        // in every local run but failed two fresh-clone CI runs by up to
-        // 58 µs, either way (scheduling noise between phases). Without the
-        // correction the shifted edges are 30–50 ms off, so this still
-        // tells a corrected edge from an uncorrected one by far.
-        let allowed = (p50 / 4).max(100);
+        let allowed = (p50 / 10).max(50);
         assert!(
             got.abs_diff(p50) <= allowed,
             "{edge:?}: p50 {got} µs with shifted clocks, {p50} µs without (± {allowed} µs allowed)\nall: {shifted:?} vs {plain:?}"
         );
     }
-    for (s, p) in shifted_life.iter().zip(&plain_life) {
-        assert!(s.abs_diff(*p) <= (p / 2).max(5_000), "lifetime {s} µs with shifted clocks, {p} µs without");
-    }
+    // One packet's lifetime varies by milliseconds; their medians do not.
+    let (s, p) = (median(&mut shifted_life), median(&mut plain_life));
+    assert!(s.abs_diff(p) <= (p / 2).max(5_000), "median lifetime {s} µs with shifted clocks, {p} µs without");
+
+    // A host back in step under the same name: its old samples no longer
+    // fit, and the estimate starts again instead of keeping +50 ms.
+    shifted_ring.restart_host_with("north", shift_args(0)).expect("restart north in step");
+    wait_estimates(&shifted_ring, 0, SOUTH_MS).await;
 }

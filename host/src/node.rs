@@ -166,7 +166,15 @@ impl Forwarder {
             held: delay.is_some(),
         };
         match delay {
-            None => self.lattice.send_hop(hop, upstream).await,
+            None => {
+                self.lattice.send_hop(hop, upstream).await;
+                // Let the connection's writer send the hop now, before the
+                // guest finishes and its instance is torn down on this
+                // thread: that time is not the wire's, and it would make
+                // the way there look slower than the way back (skewing
+                // every peer's clock estimate of us).
+                tokio::task::yield_now().await;
+            }
             Some(delay) => {
                 // Delay the hop, not the guest: the instance is already done.
                 let lattice = self.lattice.clone();

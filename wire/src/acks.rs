@@ -19,6 +19,7 @@
 //! acked (host and component). With the ack's arrival on its own clock the
 //! sender has the four times NTP uses to estimate this host's offset.
 
+use std::borrow::Cow;
 use thiserror::Error;
 
 pub const VERSION: u8 = 2;
@@ -49,11 +50,13 @@ impl AckStatus {
 }
 
 /// One NTP-style round trip, as the acking host saw it (see the module docs).
+/// Borrowed when encoded (the acking host's own names, no copy per ack
+/// frame), owned when decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClockSample {
+pub struct ClockSample<'a> {
     /// The acking host and the component the hop was for.
-    pub host: String,
-    pub component: String,
+    pub host: Cow<'a, str>,
+    pub component: Cow<'a, str>,
     /// The hop's `sent_ns`, echoed: the sender's clock.
     pub sent_ns: u64,
     /// When the acking host received the hop, and when it sent this ack.
@@ -65,7 +68,7 @@ pub struct ClockSample {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AckFrame {
     pub entries: Vec<(u64, AckStatus)>,
-    pub sample: Option<ClockSample>,
+    pub sample: Option<ClockSample<'static>>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -89,7 +92,7 @@ pub fn encode(entries: &[(u64, AckStatus)]) -> Vec<u8> {
 
 /// An ack frame; at most [`MAX_ENTRIES`] entries are taken, and names in
 /// the sample are clipped to 255 bytes.
-pub fn encode_with(entries: &[(u64, AckStatus)], sample: Option<&ClockSample>) -> Vec<u8> {
+pub fn encode_with(entries: &[(u64, AckStatus)], sample: Option<&ClockSample<'_>>) -> Vec<u8> {
     let n = entries.len().min(MAX_ENTRIES);
     let mut out = Vec::with_capacity(4 + n * ENTRY_LEN + sample.map_or(0, |_| 40));
     out.push(VERSION);
@@ -156,7 +159,7 @@ pub fn decode_frame(buf: &[u8]) -> Result<AckFrame, AckDecodeError> {
     Ok(AckFrame { entries, sample })
 }
 
-fn sample(b: &[u8]) -> Result<ClockSample, AckDecodeError> {
+fn sample(b: &[u8]) -> Result<ClockSample<'static>, AckDecodeError> {
     const TIMES: usize = 24;
     let short = AckDecodeError::Sample("too short");
     if b.len() < TIMES + 1 {
@@ -172,7 +175,7 @@ fn sample(b: &[u8]) -> Result<ClockSample, AckDecodeError> {
         std::str::from_utf8(part)
             .ok()
             .filter(|s| crate::subjects::is_valid_token(s))
-            .map(str::to_owned)
+            .map(|s| Cow::Owned(s.to_owned()))
             .ok_or(AckDecodeError::Sample("a name is not [a-z0-9_-]"))
     };
     Ok(ClockSample {

@@ -107,12 +107,18 @@ impl Lattice {
                 return;
             }
         };
-        if let Some(sample) = sample {
-            if !self.clocks().observe(self.now(), &sample, arrived_ns) {
-                self.ledger.counters.reject("clock-sample");
-            }
+        let mut acts = Vec::new();
+        let bad_sample = {
+            let mut inner = self.inner();
+            let now = self.now();
+            let bad = sample.is_some_and(|s| !inner.clocks.observe(now, &s, arrived_ns));
+            inner.proto.on_acks(now, &entries, &mut acts);
+            bad
+        };
+        if bad_sample {
+            self.ledger.counters.reject("clock-sample");
         }
-        self.step(|p, now, acts| p.on_acks(now, &entries, acts)).await;
+        self.act(acts).await;
     }
 
     /// A question to every host (ours included): answer, fence, unfence or

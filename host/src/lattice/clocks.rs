@@ -56,16 +56,18 @@ struct Sample {
 #[derive(Debug, Default)]
 struct PeerClock {
     recent: VecDeque<Sample>,
-    /// The estimate from `recent`, kept so that a hop (many per ack
-    /// frame) reads it without going through the window.
+    /// Where `recent`'s bounds overlap, (lower, upper); kept so that a new
+    /// sample is checked against it without going through the window.
+    overlap: Option<(i128, i128)>,
+    /// The estimate from `overlap`, kept so that a hop (many per ack
+    /// frame) reads it as it is.
     estimate: Option<Estimate>,
     taken: u64,
 }
 
 impl PeerClock {
     fn take(&mut self, sample: Sample) {
-        if let Some(e) = self.estimate {
-            let (lower, upper) = e.bounds();
+        if let Some((lower, upper)) = self.overlap {
             if sample.upper < lower || sample.lower > upper {
                 self.recent.clear();
             }
@@ -75,33 +77,27 @@ impl PeerClock {
         }
         self.recent.push_back(sample);
         self.taken += 1;
-        self.estimate = Some(self.overlap());
+        let (lower, upper) = self.overlap();
+        self.overlap = Some((lower, upper));
+        // Both bounds fit an i64 (checked in `observe`), so these do too.
+        self.estimate = Some(Estimate {
+            offset_ns: ((upper + lower) / 2) as i64,
+            uncertainty_ns: ((upper - lower) / 2) as u64,
+            samples: self.taken,
+        });
     }
 
-    /// The middle of where the samples' bounds overlap. They do, but for
+    /// Where the samples' bounds overlap, (lower, upper). They do, but for
     /// drift within the window: then the quickest round trip stands in.
-    fn overlap(&self) -> Estimate {
+    fn overlap(&self) -> (i128, i128) {
         let upper = self.recent.iter().map(|s| s.upper).min().unwrap_or(0);
         let lower = self.recent.iter().map(|s| s.lower).max().unwrap_or(0);
-        let (lower, upper) = if lower <= upper {
+        if lower <= upper {
             (lower, upper)
         } else {
             let best = self.recent.iter().min_by_key(|s| s.upper - s.lower);
             best.map_or((0, 0), |s| (s.lower, s.upper))
-        };
-        // Both bounds fit an i64 (checked in `observe`), so these do too.
-        Estimate {
-            offset_ns: ((upper + lower) / 2) as i64,
-            uncertainty_ns: ((upper - lower) / 2) as u64,
-            samples: self.taken,
         }
-    }
-}
-
-impl Estimate {
-    fn bounds(&self) -> (i128, i128) {
-        let (o, u) = (i128::from(self.offset_ns), i128::from(self.uncertainty_ns));
-        (o - u - 1, o + u + 1)
     }
 }
 
@@ -120,7 +116,7 @@ impl Clocks {
     /// Take one round trip; `arrived_ns` is the ack's arrival here (wall
     /// clock), `now` our monotonic clock. A sample that cannot be true
     /// (negative round trip, one over 10 s) is counted and ignored.
-    pub fn observe(&mut self, now: Nanos, s: &ClockSample, arrived_ns: u64) -> bool {
+    pub fn observe(&mut self, now: Nanos, s: &ClockSample<'_>, arrived_ns: u64) -> bool {
         let (t1, t2, t3, t4) = (s.sent_ns as i128, s.recv_ns as i128, s.ack_ns as i128, arrived_ns as i128);
         let delay = (t4 - t1) - (t3 - t2);
         let (upper, lower) = (t2 - t1, t3 - t4);
@@ -129,10 +125,15 @@ impl Clocks {
             self.refused += 1;
             return false;
         }
-        let peer: Peer = Peer::from(s.host.as_str());
-        self.peers.entry(peer.clone()).or_default().take(Sample { upper, lower, at: now });
-        if self.by_component.get(&s.component) != Some(&peer) {
-            self.by_component.insert(s.component.clone(), peer);
+        let sample = Sample { upper, lower, at: now };
+        // Found by name, so that a known peer costs no new name per ack.
+        let peer = match self.peers.get_key_value(&*s.host) {
+            Some((peer, _)) => peer.clone(),
+            None => Peer::from(&*s.host),
+        };
+        self.peers.entry(peer.clone()).or_default().take(sample);
+        if self.by_component.get(&*s.component) != Some(&peer) {
+            self.by_component.insert(s.component.to_string(), peer);
         }
         true
     }

@@ -111,6 +111,9 @@ struct Inner {
     witness: protocol::fates::Witness,
     up: bool,
     disconnects: u64,
+    /// Peers' clock offsets, corrected for in every hop's frame (under the
+    /// protocol's lock: a hop reads its offset and is sent in one step).
+    clocks: clocks::Clocks,
 }
 
 /// One host's member of the lattice.
@@ -133,8 +136,6 @@ pub struct Lattice {
     acker: AckQueue,
     /// Fates published without the witness (it was silent for long).
     fates_direct: AtomicU64,
-    /// Peers' clock offsets, corrected for in every hop's frame.
-    clocks: Mutex<clocks::Clocks>,
 }
 
 impl Lattice {
@@ -155,6 +156,7 @@ impl Lattice {
             witness: Default::default(),
             up: true,
             disconnects,
+            clocks: clocks::Clocks::default(),
         };
         let lattice = Arc::new(Lattice {
             name: name.to_string(),
@@ -174,7 +176,6 @@ impl Lattice {
             next_hop_id: AtomicU64::new(rand::random::<u64>() >> 1),
             acker,
             fates_direct: AtomicU64::new(0),
-            clocks: Mutex::new(clocks::Clocks::default()),
         });
         (lattice, acks_rx)
     }
@@ -204,11 +205,7 @@ impl Lattice {
 
     /// Every peer's estimated clock offset (peer minus us), by name.
     pub fn clock_estimates(&self) -> Vec<(Peer, clocks::Estimate)> {
-        self.clocks().estimates()
-    }
-
-    fn clocks(&self) -> MutexGuard<'_, clocks::Clocks> {
-        self.clocks.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner().clocks.estimates()
     }
 
     fn now(&self) -> Nanos {
@@ -233,24 +230,30 @@ impl Lattice {
     /// Publish one hop and track it until the next holder has it.
     /// `upstream`: the hop (received here) that this one carries on.
     pub async fn send_hop(&self, hop: OutHop, upstream: Option<Upstream>) {
-        let offset_ns = self.clocks().offset_for(&hop.target);
-        let sent = Arc::new(SentHop {
-            subject: Subject::from(lwc_wire::subjects::rpc(&self.name, &hop.target)),
-            payload: Bytes::from(hop.inv.encode(&Context {
-                caller: hop.from.to_string(),
-                sender: self.me.to_string(),
-                sent_ns: hop.sent_ns,
-                offset_ns,
-                age_ns: hop.age_ns,
-                trace: hop.trace,
-                held: hop.held,
-                traceparent: hop.traceparent.clone(),
-            })),
-            hop,
-        });
-        let key = sent.key();
-        let target = sent.hop.target.clone();
-        self.step(|p, now, acts| p.send(now, key, target, sent, upstream, acts)).await;
+        let subject = Subject::from(lwc_wire::subjects::rpc(&self.name, &hop.target));
+        let mut acts = Vec::new();
+        {
+            // One lock for both: the offset read and the hop tracked.
+            let mut inner = self.inner();
+            let offset_ns = inner.clocks.offset_for(&hop.target);
+            let sent = Arc::new(SentHop {
+                subject,
+                payload: Bytes::from(hop.inv.encode(&Context {
+                    caller: hop.from.to_string(),
+                    sender: self.me.to_string(),
+                    sent_ns: hop.sent_ns,
+                    offset_ns,
+                    age_ns: hop.age_ns,
+                    trace: hop.trace,
+                    held: hop.held,
+                    traceparent: hop.traceparent.clone(),
+                })),
+                hop,
+            });
+            let (key, target) = (sent.key(), sent.hop.target.clone());
+            inner.proto.send(self.now(), key, target, sent, upstream, &mut acts);
+        }
+        self.act(acts).await;
     }
 
     /// A received hop finished here. `ended`: its packet's fate was

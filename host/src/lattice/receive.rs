@@ -6,6 +6,7 @@
 
 use async_nats::{Message, Subject};
 use bytes::Bytes;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -18,10 +19,9 @@ use lwc_wire::acks::{AckStatus, ClockSample};
 use lwc_wire::invocation::{Invocation, MAX_LEN};
 
 impl Lattice {
-    /// Take one batch of received invocations for one component's queue.
-    pub(super) async fn receive(&self, batch: &mut Vec<Message>, queue: &mpsc::Sender<Inbound>) {
+    /// Take one batch of received invocations for `component`'s queue.
+    pub(super) async fn receive(&self, component: &str, batch: &mut Vec<Message>, queue: &mpsc::Sender<Inbound>) {
         let recv_ns = lwc_wire::now_ns();
-        let component = batch.first().map(|m| component_of(&self.name, &m.subject).to_owned());
         let mut hops = Vec::with_capacity(batch.len());
         for msg in batch.drain(..) {
             match self.decode(msg, recv_ns) {
@@ -29,10 +29,13 @@ impl Lattice {
                 Err((reply, why)) => self.reject_rpc(reply, &why).await,
             }
         }
-        // One hop per sender is echoed back for the sender's clock estimate.
-        let mut echo: HashMap<Peer, u64> = HashMap::new();
+        // One hop per sender is echoed back for the sender's clock estimate
+        // (a batch has few senders: a list does).
+        let mut echo: Vec<(Peer, u64)> = Vec::new();
         for hop in hops.iter().filter(|h| !h.held) {
-            echo.entry(hop.sender.clone()).or_insert(hop.sent_ns);
+            if !echo.iter().any(|(p, _)| *p == hop.sender) {
+                echo.push((hop.sender.clone(), hop.sent_ns));
+            }
         }
         let mut acts = Vec::new();
         let mut run = Vec::with_capacity(hops.len());
@@ -54,7 +57,7 @@ impl Lattice {
             }
         }
         let clock = Echo {
-            component: component.unwrap_or_default(),
+            component,
             sent_ns: echo,
             recv_ns,
         };
@@ -77,7 +80,7 @@ impl Lattice {
 
     /// Publish the batch's `accepted` acks now, one frame per sender, and
     /// leave the other actions in order.
-    async fn publish_accepted(&self, acts: &mut Vec<super::protocol::Action<Arc<super::SentHop>>>, echo: Echo) {
+    async fn publish_accepted(&self, acts: &mut Vec<super::protocol::Action<Arc<super::SentHop>>>, echo: Echo<'_>) {
         use super::protocol::Action;
         let mut by_peer: HashMap<Peer, Vec<(u64, AckStatus)>> = HashMap::new();
         acts.retain(|a| match a {
@@ -88,9 +91,10 @@ impl Lattice {
             _ => true,
         });
         for (to, entries) in by_peer {
-            let mut sample = echo.sent_ns.get(&to).map(|&sent_ns| ClockSample {
-                host: self.me.to_string(),
-                component: echo.component.clone(),
+            let echoed = echo.sent_ns.iter().find(|(p, _)| *p == to).map(|&(_, sent_ns)| sent_ns);
+            let mut sample = echoed.map(|sent_ns| ClockSample {
+                host: Cow::Borrowed(&*self.me),
+                component: Cow::Borrowed(echo.component),
                 sent_ns,
                 recv_ns: echo.recv_ns,
                 ack_ns: 0,
@@ -141,15 +145,15 @@ impl Lattice {
 }
 
 /// What a batch's `accepted` acks echo for the senders' clock estimates.
-struct Echo {
-    component: String,
+struct Echo<'a> {
+    component: &'a str,
     /// Per sender, the `sent_ns` of one of its hops in the batch.
-    sent_ns: HashMap<Peer, u64>,
+    sent_ns: Vec<(Peer, u64)>,
     recv_ns: u64,
 }
 
 /// The component of `lwc.<l>.rpc.<component>.packet-looper.process`.
-fn component_of<'a>(lattice: &str, subject: &'a str) -> &'a str {
+pub(super) fn component_of<'a>(lattice: &str, subject: &'a str) -> &'a str {
     subject
         .strip_prefix("lwc.")
         .and_then(|s| s.strip_prefix(lattice))

@@ -88,6 +88,8 @@ pub async fn run_receiver(
 ) {
     tokio::pin!(stop);
     let mut batch = Vec::with_capacity(RECEIVE_BATCH);
+    // One subscription, one component: named once, from the first subject.
+    let mut component: Option<String> = None;
     loop {
         let msg = tokio::select! {
             biased;
@@ -109,7 +111,8 @@ pub async fn run_receiver(
             batch.clear();
             continue;
         }
-        lattice.receive(&mut batch, &queue).await;
+        let component = component.get_or_insert_with(|| super::receive::component_of(&lattice.name, &batch[0].subject).to_owned());
+        lattice.receive(component, &mut batch, &queue).await;
     }
 }
 
