@@ -37,21 +37,21 @@ async fn chaos_100_traps_every_probe_after_forwarding() {
     let (status, answer) = ring.post("/packets", r#"{"ttl":20,"chaos":100,"count":5,"trace":true}"#);
     assert_eq!(status, 200, "{answer}");
 
-    tap.wait_until(Duration::from_secs(30), "5 expired", |evs| {
-        evs.iter().filter(|e| matches!(e, PacketEvent::Expired(_))).count() >= 5
+    // Every hop but the last of each packet (ttl 0 returns before the dice)
+    // trapped: 20 traps per packet. A trapping host publishes its hop event
+    // after the hop went on, so the last ones may come after the expiry.
+    let trapped = |evs: &[PacketEvent]| {
+        evs.iter()
+            .filter(|e| matches!(e, PacketEvent::Hop(h) if h.outcome == lwc_wire::events::HopOutcome::Trap))
+            .count()
+    };
+    tap.wait_until(Duration::from_secs(30), "5 expired and 100 trapped hops", |evs| {
+        evs.iter().filter(|e| matches!(e, PacketEvent::Expired(_))).count() >= 5 && trapped(evs) >= 100
     })
     .await;
     let (_, lost) = tap.fates();
     assert!(lost.is_empty(), "a trap after forwarding loses nothing: {lost:?}");
-
-    // Every hop but the last of each packet (ttl 0 returns before the dice)
-    // trapped: 20 traps per packet.
-    let trapped_hops = tap
-        .events()
-        .iter()
-        .filter(|e| matches!(e, PacketEvent::Hop(h) if h.outcome == lwc_wire::events::HopOutcome::Trap))
-        .count();
-    assert_eq!(trapped_hops, 100);
+    assert_eq!(trapped(&tap.events()), 100);
     // Heartbeats are once a second: wait for the counters to catch up.
     let hbs = ring
         .wait_heartbeats(Duration::from_secs(10), "100 traps counted", |hbs| {

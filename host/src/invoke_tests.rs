@@ -177,7 +177,7 @@ async fn a_forwarded_hop_is_done_only_once_the_next_holder_takes_it() {
     east.live.send_hop("east", &first).await;
     assert_eq!(next_acks(&mut east.control, "accepted again").await, vec![(1, Accepted)]);
     let acks = lwc_wire::subjects::acks(east.live.name(), "east");
-    east.live.send(acks, lwc_wire::acks::encode(&[(inv.hop_id, Accepted)])).await;
+    east.live.send(acks, lwc_wire::acks::encode("north", &[(inv.hop_id, Accepted)])).await;
     assert_eq!(next_acks(&mut east.control, "done").await, vec![(1, Done)]);
     assert_eq!(east.count(|c| &c.ok), 1);
     east.then_only_the_marker().await;

@@ -198,7 +198,10 @@ pub async fn start(shared: &Shared, name: &str, drops: Option<crate::dropping::D
                 .with_context(|| format!("cannot subscribe to {subject}"))?;
             let (tx, rx) = tokio::sync::mpsc::channel(queue_len);
             let mut stop = stopped.clone();
-            let receiver = lattice::run_receiver(lattice.clone(), sub, tx, chaos.clone(), async move { stop.wait().await });
+            // With replicas, a hop runs only on its sender's word (see
+            // `lattice::protocol::replicas`).
+            let replicated = spec.hosts.len() > 1;
+            let receiver = lattice::run_receiver(lattice.clone(), sub, tx, replicated, chaos.clone(), async move { stop.wait().await });
             serving.spawn(format!("receiver {}", spec.name), receiver);
             let dispatcher = invoke::run_dispatcher(component, rt.clone(), node.clone(), rx, max_concurrent);
             serving.spawn(format!("dispatcher {}", spec.name), dispatcher);

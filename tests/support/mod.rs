@@ -359,10 +359,14 @@ pub async fn traced(ring: &Ring, body: &str) -> (u64, Vec<lwc_wire::events::Hop>
     let (status, answer) = ring.post("/packets", body);
     assert_eq!(status, 200, "{answer}");
     let id = packet_ids(&answer)[0];
+    // A host publishes a hop's event after the packet went on, so the last
+    // ones may come after the end: an expired packet waits for all of its
+    // visits' hop events too.
     let events = tap
-        .wait_until(Duration::from_secs(20), "the packet to end", |evs| {
+        .wait_until(Duration::from_secs(20), "the packet to end, with its hop events", |evs| {
+            let hops = evs.iter().filter(|e| matches!(e, PacketEvent::Hop(h) if h.packet == id)).count() as u64;
             evs.iter().any(|e| match e {
-                PacketEvent::Expired(x) => x.packet == id,
+                PacketEvent::Expired(x) => x.packet == id && hops >= u64::from(x.hops),
                 PacketEvent::Lost(l) => l.packet == id,
                 _ => false,
             })

@@ -7,8 +7,8 @@
 //! entries, whichever comes first. Frame:
 //!
 //! ```text
-//! u8 version (=2) | u16 count | count × (u64 hop_id | u8 status)
-//! | u8 samples (0 or 1) | [clock sample]
+//! u8 version (=3) | u8 from_len | from | u16 count
+//! | count × (u64 hop_id | u8 status) | u8 samples (0 or 1) | [clock sample]
 //! clock sample: u64 sent_ns | u64 recv_ns | u64 ack_ns
 //!             | u8 host_len | host | u8 component_len | component
 //! ```
@@ -18,11 +18,16 @@
 //! received it and when it sent the ack (this host's clock), and who
 //! acked (host and component). With the ack's arrival on its own clock the
 //! sender has the four times NTP uses to estimate this host's offset.
+//!
+//! `from` names the host that sent the frame. It matters for replicas: a
+//! hop to a replicated component is `held` by whichever replica took it,
+//! and its sender answers that host, by name, `commit` or `abort` (frames
+//! that go the other way, to the replica's ack subject).
 
 use std::borrow::Cow;
 use thiserror::Error;
 
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 pub const MAX_ENTRIES: usize = 512;
 const ENTRY_LEN: usize = 9;
 
@@ -36,6 +41,13 @@ pub enum AckStatus {
     /// Until then the sender keeps the hop, so a host that dies holding a
     /// packet cannot lose it silently.
     Done = 2,
+    /// A replica took the hop and waits for its sender's word before it
+    /// runs it (a re-send may have reached another replica too).
+    Held = 3,
+    /// Sender to replica: run the hop you hold (it is yours alone).
+    Commit = 4,
+    /// Sender to replica: another replica runs it; drop yours.
+    Abort = 5,
 }
 
 impl AckStatus {
@@ -44,6 +56,9 @@ impl AckStatus {
             0 => Some(Self::Accepted),
             1 => Some(Self::Overloaded),
             2 => Some(Self::Done),
+            3 => Some(Self::Held),
+            4 => Some(Self::Commit),
+            5 => Some(Self::Abort),
             _ => None,
         }
     }
@@ -67,6 +82,8 @@ pub struct ClockSample<'a> {
 /// A decoded ack frame.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AckFrame {
+    /// The host that sent the frame.
+    pub from: String,
     pub entries: Vec<(u64, AckStatus)>,
     pub sample: Option<ClockSample<'static>>,
 }
@@ -77,6 +94,8 @@ pub enum AckDecodeError {
     Short,
     #[error("unsupported ack frame version {0} (this host speaks version {VERSION})")]
     Version(u8),
+    #[error("bad sender name in ack frame")]
+    From,
     #[error("bad clock sample: {0}")]
     Sample(&'static str),
     #[error("ack frame declares {declared} entries but is {len} bytes")]
@@ -85,17 +104,18 @@ pub enum AckDecodeError {
     Status(u8),
 }
 
-/// An ack frame without a clock sample.
-pub fn encode(entries: &[(u64, AckStatus)]) -> Vec<u8> {
-    encode_with(entries, None)
+/// An ack frame from host `from`, without a clock sample.
+pub fn encode(from: &str, entries: &[(u64, AckStatus)]) -> Vec<u8> {
+    encode_with(from, entries, None)
 }
 
-/// An ack frame; at most [`MAX_ENTRIES`] entries are taken, and names in
-/// the sample are clipped to 255 bytes.
-pub fn encode_with(entries: &[(u64, AckStatus)], sample: Option<&ClockSample<'_>>) -> Vec<u8> {
+/// An ack frame; at most [`MAX_ENTRIES`] entries are taken, and names are
+/// clipped to 255 bytes.
+pub fn encode_with(from: &str, entries: &[(u64, AckStatus)], sample: Option<&ClockSample<'_>>) -> Vec<u8> {
     let n = entries.len().min(MAX_ENTRIES);
-    let mut out = Vec::with_capacity(4 + n * ENTRY_LEN + sample.map_or(0, |_| 40));
+    let mut out = Vec::with_capacity(5 + from.len() + n * ENTRY_LEN + sample.map_or(0, |_| 40));
     out.push(VERSION);
+    push_name(&mut out, from);
     out.extend_from_slice(&(n as u16).to_le_bytes());
     for (hop_id, status) in &entries[..n] {
         out.extend_from_slice(&hop_id.to_le_bytes());
@@ -109,13 +129,17 @@ pub fn encode_with(entries: &[(u64, AckStatus)], sample: Option<&ClockSample<'_>
                 out.extend_from_slice(&t.to_le_bytes());
             }
             for name in [&s.host, &s.component] {
-                let b = &name.as_bytes()[..name.len().min(255)];
-                out.push(b.len() as u8);
-                out.extend_from_slice(b);
+                push_name(&mut out, name);
             }
         }
     }
     out
+}
+
+fn push_name(out: &mut Vec<u8>, name: &str) {
+    let b = &name.as_bytes()[..name.len().min(255)];
+    out.push(b.len() as u8);
+    out.extend_from_slice(b);
 }
 
 /// The entries of an ack frame (its clock sample, if any, is checked and
@@ -131,6 +155,14 @@ pub fn decode_frame(buf: &[u8]) -> Result<AckFrame, AckDecodeError> {
     if buf[0] != VERSION {
         return Err(AckDecodeError::Version(buf[0]));
     }
+    let from_len = *buf.get(1).ok_or(AckDecodeError::Short)? as usize;
+    let from = buf.get(2..2 + from_len).ok_or(AckDecodeError::Short)?;
+    let from = std::str::from_utf8(from)
+        .ok()
+        .filter(|s| crate::subjects::is_valid_token(s))
+        .ok_or(AckDecodeError::From)?
+        .to_owned();
+    let buf = &buf[1 + from_len..];
     if buf.len() < 4 {
         return Err(AckDecodeError::Short);
     }
@@ -156,7 +188,7 @@ pub fn decode_frame(buf: &[u8]) -> Result<AckFrame, AckDecodeError> {
         1 => Some(sample(&rest[1..])?),
         _ => return Err(AckDecodeError::Sample("count is not 0 or 1")),
     };
-    Ok(AckFrame { entries, sample })
+    Ok(AckFrame { from, entries, sample })
 }
 
 fn sample(b: &[u8]) -> Result<ClockSample<'static>, AckDecodeError> {
@@ -199,9 +231,13 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let entries = vec![(1, AckStatus::Accepted), (u64::MAX, AckStatus::Overloaded)];
-        assert_eq!(decode(&encode(&entries)), Ok(entries));
-        assert_eq!(decode(&encode(&[])), Ok(vec![]));
+        let entries = vec![(1, AckStatus::Accepted), (u64::MAX, AckStatus::Overloaded), (2, AckStatus::Held), (3, AckStatus::Commit), (4, AckStatus::Abort)];
+        assert_eq!(decode(&encode("east", &entries)), Ok(entries.clone()));
+        assert_eq!(decode(&encode("east", &[])), Ok(vec![]));
+        assert_eq!(decode_frame(&encode("north-2", &entries)).map(|f| f.from), Ok("north-2".to_string()));
+        let mut bad = encode("east", &entries);
+        bad[2] = b'E';
+        assert_eq!(decode(&bad), Err(AckDecodeError::From));
     }
 
     #[test]
@@ -214,9 +250,9 @@ mod tests {
             ack_ns: 3,
         };
         let entries = vec![(9, AckStatus::Accepted)];
-        let good = encode_with(&entries, Some(&sample));
+        let good = encode_with("north-2", &entries, Some(&sample));
         let frame = decode_frame(&good).expect("decodes");
-        assert_eq!(frame, AckFrame { entries, sample: Some(sample) });
+        assert_eq!(frame, AckFrame { from: "north-2".into(), entries, sample: Some(sample) });
         for n in 0..good.len() {
             assert!(decode_frame(&good[..n]).is_err(), "prefix {n}");
         }
@@ -224,9 +260,9 @@ mod tests {
         *bad.last_mut().expect("not empty") = b'!';
         assert_eq!(decode_frame(&bad), Err(AckDecodeError::Sample("a name is not [a-z0-9_-]")));
         let mut old = good;
-        old[0] = 1;
+        old[0] = 2;
         let msg = decode_frame(&old).expect_err("refused").to_string();
-        assert_eq!(msg, "unsupported ack frame version 1 (this host speaks version 2)");
+        assert_eq!(msg, "unsupported ack frame version 2 (this host speaks version 3)");
     }
 
     #[test]
@@ -241,12 +277,12 @@ mod tests {
 
     #[test]
     fn rejects_bad_frames() {
-        let good = encode(&[(7, AckStatus::Overloaded)]);
+        let good = encode("h1", &[(7, AckStatus::Overloaded)]);
         for n in 0..good.len() {
             assert!(decode(&good[..n]).is_err());
         }
         let mut bad = good.clone();
-        bad[11] = 9; // no such status
+        bad[14] = 9; // no such status (after version, "h1" and the count)
         assert_eq!(decode(&bad), Err(AckDecodeError::Status(9)));
     }
 }

@@ -45,7 +45,7 @@ impl AckQueue {
 
 /// Batch acks per sender until the channel closes (the host stopping):
 /// what is queued then is still flushed.
-pub async fn run_acker(client: Client, lattice: String, mut rx: AckRx) {
+pub async fn run_acker(client: Client, lattice: String, me: Peer, mut rx: AckRx) {
     let mut batches: HashMap<Peer, Vec<(u64, AckStatus)>> = HashMap::new();
     while let Some((to, id, status)) = rx.recv().await {
         batches.entry(to).or_default().push((id, status));
@@ -58,7 +58,7 @@ pub async fn run_acker(client: Client, lattice: String, mut rx: AckRx) {
                         batch.push((id, status));
                         if batch.len() >= acks::MAX_ENTRIES {
                             let full = std::mem::take(batch);
-                            flush(&client, &lattice, &to, &full).await;
+                            flush(&client, &lattice, &me, &to, &full).await;
                         }
                     }
                     None => break,
@@ -69,7 +69,7 @@ pub async fn run_acker(client: Client, lattice: String, mut rx: AckRx) {
         for (to, batch) in batches.iter_mut() {
             if !batch.is_empty() {
                 let entries = std::mem::take(batch);
-                flush(&client, &lattice, to, &entries).await;
+                flush(&client, &lattice, &me, to, &entries).await;
             }
         }
         // Forget senders that went quiet so the map cannot grow forever.
@@ -79,9 +79,9 @@ pub async fn run_acker(client: Client, lattice: String, mut rx: AckRx) {
     }
 }
 
-/// Publish one ack frame (no clock sample) to `to`'s ack subject.
-pub async fn flush(client: &Client, lattice: &str, to: &str, entries: &[(u64, AckStatus)]) {
-    publish(client, lattice, to, acks::encode(entries)).await;
+/// Publish one ack frame (no clock sample) from `me` to `to`'s ack subject.
+pub async fn flush(client: &Client, lattice: &str, me: &str, to: &str, entries: &[(u64, AckStatus)]) {
+    publish(client, lattice, to, acks::encode(me, entries)).await;
 }
 
 /// Publish an encoded ack frame to `to`'s ack subject.

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use super::protocol::{Action, Peer};
 use super::{Lattice, SentHop};
 use crate::otel::spans;
-use lwc_wire::acks::AckStatus;
 use lwc_wire::events::LostReason;
 use lwc_wire::whohas::{self, Answer, Ask, AskKind};
 
@@ -20,9 +19,11 @@ impl Lattice {
         for action in acts {
             match action {
                 Action::Publish { frame, .. } => self.publish_hop(&frame).await,
-                Action::AckNow { to, hop_id } => {
-                    super::acker::flush(&self.client, &self.name, &to, &[(hop_id, AckStatus::Accepted)]).await
+                Action::AckNow { to, hop_id, status } => {
+                    super::acker::flush(&self.client, &self.name, &self.me, &to, &[(hop_id, status)]).await
                 }
+                Action::Run { hop_id } => self.run_held(hop_id),
+                Action::Discard { hop_id } => self.discard_held(hop_id),
                 Action::Ack { to, hop_id, status } => self.ack_later(to, hop_id, status).await,
                 Action::Query { qid, packet, hops } => self.ask(AskKind::Query, qid, packet, hops).await,
                 Action::Unfence { qid, packet } => self.ask(AskKind::Unfence, qid, packet, 0).await,
@@ -99,7 +100,7 @@ impl Lattice {
     /// Apply one ack frame from a receiving host.
     pub(super) async fn on_acks(&self, payload: &[u8]) {
         let arrived_ns = lwc_wire::now_ns();
-        let lwc_wire::acks::AckFrame { entries, sample } = match lwc_wire::acks::decode_frame(payload) {
+        let lwc_wire::acks::AckFrame { from, entries, sample } = match lwc_wire::acks::decode_frame(payload) {
             Ok(f) => f,
             Err(e) => {
                 self.ledger.counters.reject("ack");
@@ -112,7 +113,7 @@ impl Lattice {
             let mut inner = self.inner();
             let now = self.now();
             let bad = sample.is_some_and(|s| !inner.clocks.observe(now, &s, arrived_ns));
-            inner.proto.on_acks(now, &entries, &mut acts);
+            inner.proto.on_acks(now, &Peer::from(from), &entries, &mut acts);
             bad
         };
         if bad_sample {

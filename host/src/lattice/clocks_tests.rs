@@ -3,7 +3,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 
 /// Our wall clock at `now`; the peer's is `true_offset` ahead. One round
 /// trip with the given one-way delays and time at the peer.
-fn round_trip(peer: &str, now_ns: u64, true_offset: i64, there: u64, back: u64, held: u64) -> (ClockSample, u64) {
+fn round_trip(peer: &str, now_ns: u64, true_offset: i64, there: u64, back: u64, held: u64) -> (ClockSample<'_>, u64) {
     let t1 = now_ns;
     let t2 = (t1 + there) as i64 + true_offset;
     let t3 = t2 + held as i64;

@@ -32,6 +32,7 @@ mod tests;
 
 use async_nats::{Client, Subject};
 use bytes::Bytes;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -136,6 +137,8 @@ pub struct Lattice {
     acker: AckQueue,
     /// Fates published without the witness (it was silent for long).
     fates_direct: AtomicU64,
+    /// Hops held for their senders' word (replicas), with their queue slots.
+    held: Mutex<HashMap<u64, (tokio::sync::mpsc::OwnedPermit<Inbound>, Inbound)>>,
 }
 
 impl Lattice {
@@ -176,6 +179,7 @@ impl Lattice {
             next_hop_id: AtomicU64::new(rand::random::<u64>() >> 1),
             acker,
             fates_direct: AtomicU64::new(0),
+            held: Mutex::new(HashMap::new()),
         });
         (lattice, acks_rx)
     }

@@ -19,8 +19,9 @@ use lwc_wire::acks::{AckStatus, ClockSample};
 use lwc_wire::invocation::{Invocation, MAX_LEN};
 
 impl Lattice {
-    /// Take one batch of received invocations for `component`'s queue.
-    pub(super) async fn receive(&self, component: &str, batch: &mut Vec<Message>, queue: &mpsc::Sender<Inbound>) {
+    /// Take one batch of received invocations for `component`'s queue;
+    /// `replicated`: hold each new hop for its sender's word.
+    pub(super) async fn receive(&self, component: &str, replicated: bool, batch: &mut Vec<Message>, queue: &mpsc::Sender<Inbound>) {
         let recv_ns = lwc_wire::now_ns();
         let mut hops = Vec::with_capacity(batch.len());
         for msg in batch.drain(..) {
@@ -44,10 +45,16 @@ impl Lattice {
             let now = self.now();
             for hop in hops {
                 // A reserved slot is the room the protocol is told about:
-                // an accepted hop is never turned away afterwards.
-                let permit = queue.try_reserve().ok();
-                match inner.proto.on_hop(now, &hop.sender, hop.key(), permit.is_some(), &mut acts) {
+                // an accepted hop is never turned away afterwards. A held
+                // one keeps its slot until its sender's word.
+                let permit = if replicated { queue.clone().try_reserve_owned().ok().map(Slot::Owned) } else { queue.try_reserve().ok().map(Slot::Now) };
+                match inner.proto.on_hop(now, &hop.sender, hop.key(), permit.is_some(), replicated, &mut acts) {
                     Verdict::Accept => run.push((permit, hop)),
+                    Verdict::Held => {
+                        if let Some(Slot::Owned(permit)) = permit {
+                            self.held().insert(hop.inv.hop_id, (permit, hop));
+                        }
+                    }
                     Verdict::Duplicate => self.ledger.counters.reject("rpc-duplicate"),
                     Verdict::Refused => self.ledger.counters.reject("rpc-fenced"),
                     Verdict::Overloaded => {
@@ -72,20 +79,47 @@ impl Lattice {
         let accepted_at = Instant::now();
         for (permit, mut hop) in run {
             hop.accepted_at = accepted_at;
-            if let Some(permit) = permit {
-                permit.send(hop);
+            match permit {
+                Some(Slot::Now(permit)) => permit.send(hop),
+                Some(Slot::Owned(permit)) => {
+                    permit.send(hop);
+                }
+                None => {}
             }
         }
     }
 
-    /// Publish the batch's `accepted` acks now, one frame per sender, and
-    /// leave the other actions in order.
+    /// The sender committed a hop held here: queue it (its `accepted` went
+    /// out first, in the same actions). It counts as received now: waiting
+    /// for the word is the lattice's share of the hop, so its edge shows it.
+    pub(super) fn run_held(&self, hop_id: u64) {
+        if let Some((permit, mut hop)) = self.held().remove(&hop_id) {
+            hop.accepted_at = Instant::now();
+            hop.recv_ns = lwc_wire::now_ns();
+            permit.send(hop);
+        }
+    }
+
+    /// A held hop another replica runs (or nobody will): its slot freed.
+    pub(super) fn discard_held(&self, hop_id: u64) {
+        if self.held().remove(&hop_id).is_some() {
+            self.ledger.counters.reject("rpc-superseded");
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (mpsc::OwnedPermit<Inbound>, Inbound)>> {
+        // A panic elsewhere must not strand the held hops.
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Publish the batch's `accepted` (and `held`) acks now, one frame per
+    /// sender, and leave the other actions in order.
     async fn publish_accepted(&self, acts: &mut Vec<super::protocol::Action<Arc<super::SentHop>>>, echo: Echo<'_>) {
         use super::protocol::Action;
         let mut by_peer: HashMap<Peer, Vec<(u64, AckStatus)>> = HashMap::new();
         acts.retain(|a| match a {
-            Action::AckNow { to, hop_id } => {
-                by_peer.entry(to.clone()).or_default().push((*hop_id, AckStatus::Accepted));
+            Action::AckNow { to, hop_id, status } => {
+                by_peer.entry(to.clone()).or_default().push((*hop_id, *status));
                 false
             }
             _ => true,
@@ -105,7 +139,7 @@ impl Lattice {
                 if let Some(s) = sample.as_mut() {
                     s.ack_ns = lwc_wire::now_ns();
                 }
-                let frame = lwc_wire::acks::encode_with(chunk, sample.take().as_ref());
+                let frame = lwc_wire::acks::encode_with(&self.me, chunk, sample.take().as_ref());
                 super::acker::publish(&self.client, &self.name, &to, frame).await;
             }
         }
@@ -142,6 +176,13 @@ impl Lattice {
             let _ = self.client.publish(reply, Bytes::from(format!("error: {why}"))).await;
         }
     }
+}
+
+/// A reserved queue slot: borrowed for a hop queued in this batch, owned
+/// for one held until its sender's word.
+enum Slot<'a> {
+    Now(mpsc::Permit<'a, Inbound>),
+    Owned(mpsc::OwnedPermit<Inbound>),
 }
 
 /// What a batch's `accepted` acks echo for the senders' clock estimates.

@@ -27,7 +27,7 @@ pub async fn spawn_tasks(lattice: &Arc<Lattice>, acks_rx: AckRx, tasks: &mut Joi
     let answers = lwc_wire::subjects::answers(&lattice.name, &lattice.me);
     let answers = subscribe(&client, answers, "whohas answers").await?;
     let census = subscribe(&client, lwc_wire::census::subject(&lattice.name), "census questions").await?;
-    tasks.spawn(run_acker(client, lattice.name.clone(), acks_rx));
+    tasks.spawn(run_acker(client, lattice.name.clone(), lattice.me.clone(), acks_rx));
     tasks.spawn(listen(acks, lattice.clone(), |l, m| async move { l.on_acks(&m.payload).await }));
     tasks.spawn(listen(whohas, lattice.clone(), |l, m| async move { l.on_ask(&m.payload).await }));
     tasks.spawn(listen(answers, lattice.clone(), |l, m| async move { l.on_answer(&m.payload).await }));
@@ -75,6 +75,8 @@ where
 
 /// Feed one component's invocations from NATS into its queue, a batch of
 /// whatever is ready at a time, until `stop` resolves (the host draining).
+/// `replicated`: other hosts run the component too, so a hop waits for its
+/// sender's word before it runs.
 /// `stop` is looked at only between batches: a batch taken (its hops acked
 /// `accepted`) is always queued whole, so a drain never drops a hop it took.
 /// Returning drops the subscription: NATS then sends the component's hops
@@ -83,6 +85,7 @@ pub async fn run_receiver(
     lattice: Arc<Lattice>,
     mut sub: Subscriber,
     queue: mpsc::Sender<Inbound>,
+    replicated: bool,
     chaos: Arc<Chaos>,
     stop: impl Future<Output = ()>,
 ) {
@@ -112,7 +115,7 @@ pub async fn run_receiver(
             continue;
         }
         let component = component.get_or_insert_with(|| super::receive::component_of(&lattice.name, &batch[0].subject).to_owned());
-        lattice.receive(component, &mut batch, &queue).await;
+        lattice.receive(component, replicated, &mut batch, &queue).await;
     }
 }
 

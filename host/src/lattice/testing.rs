@@ -139,7 +139,7 @@ impl Live {
         round_trip(&client).await.expect("a round trip");
         let (tx, rx) = mpsc::channel(room);
         let chaos = self.chaos.clone();
-        self.tasks.spawn(super::run_receiver(self.lattice.clone(), sub, tx, chaos, std::future::pending()));
+        self.tasks.spawn(super::run_receiver(self.lattice.clone(), sub, tx, false, chaos, std::future::pending()));
         rx
     }
 

@@ -32,11 +32,16 @@
 //!    control host, which puts the first report of each packet on the
 //!    stream ([`fates`]): a fate missed by hosts away from NATS can no
 //!    longer be declared a second time.
+//! 6. **A replica runs a hop only on its sender's word.** It holds the hop
+//!    and acks `held`; the sender commits the first replica it hears from
+//!    and aborts any other ([`replicas`]), so a re-send that a queue group
+//!    hands to a second replica runs once.
 
 pub mod fates;
 mod fences;
 mod incoming;
 mod outgoing;
+mod replicas;
 #[cfg(test)]
 mod sim;
 #[cfg(test)]
@@ -53,6 +58,7 @@ pub use lwc_wire::whohas::Answer;
 use fences::Fences;
 use incoming::Incoming;
 use outgoing::Outgoing;
+use replicas::Holds;
 
 /// Monotonic nanoseconds, from whatever origin the caller chose.
 pub type Nanos = u64;
@@ -134,6 +140,9 @@ pub enum Verdict {
     /// Fenced or tombstoned by a query: the packet's fate is being decided
     /// or was decided elsewhere. Not acked, not run.
     Refused,
+    /// New, for a replicated component: kept (with its room) until its
+    /// sender's word comes as [`Action::Run`] or [`Action::Discard`].
+    Held,
     /// No room in the component's queue: answered `overloaded`.
     Overloaded,
 }
@@ -143,8 +152,13 @@ pub enum Verdict {
 pub enum Action<F> {
     /// Publish (or re-publish) a hop's frame to its target component.
     Publish { target: Arc<str>, frame: F },
-    /// An `accepted` ack: publish it before anything the hop leads to.
-    AckNow { to: Peer, hop_id: u64 },
+    /// An ack that must not wait in a batch: `accepted` (publish it before
+    /// anything the hop leads to), `held`, and a sender's `commit`/`abort`.
+    AckNow { to: Peer, hop_id: u64, status: AckStatus },
+    /// Run the held hop `hop_id` (its `accepted` is among the actions, before).
+    Run { hop_id: u64 },
+    /// Drop the held hop `hop_id`: another replica runs it, or nobody will.
+    Discard { hop_id: u64 },
     /// Any other ack (`done`, `overloaded`): may wait in a batch.
     Ack { to: Peer, hop_id: u64, status: AckStatus },
     /// Ask every host who has `packet` at hop ≥ `hops`.
@@ -167,6 +181,8 @@ pub struct Stats {
     pub queries: u64,
     pub refused: u64,
     pub duplicates: u64,
+    /// Hops held here for their senders' word (replicas).
+    pub held: u64,
 }
 
 /// One host's half of the hop protocol (see the module docs).
@@ -175,6 +191,7 @@ pub struct Protocol<F> {
     policy: Policy,
     out: Outgoing<F>,
     inc: Incoming,
+    holds: Holds,
     fences: Fences,
     connected: bool,
     /// Bumped on every disconnect: a query that spans one is asked again.
@@ -203,6 +220,7 @@ impl<F: Clone> Protocol<F> {
             policy,
             out: Outgoing::new(qid_base),
             inc: Incoming::default(),
+            holds: Holds::default(),
             fences: Fences::default(),
             connected: true,
             epoch: 0,
@@ -222,6 +240,7 @@ impl<F: Clone> Protocol<F> {
     pub fn stats(&self) -> Stats {
         Stats {
             awaiting_ack: self.out.len() as u64,
+            held: self.holds.len() as u64,
             ..self.stats
         }
     }
@@ -231,12 +250,19 @@ impl<F: Clone> Protocol<F> {
         self.out.send(now, &self.policy, key, target, frame, upstream, self.connected, acts);
     }
 
-    /// A hop arrived from `from`; `room` says whether its queue can take it.
-    pub fn on_hop(&mut self, now: Nanos, from: &Peer, key: HopKey, room: bool, acts: &mut Vec<Action<F>>) -> Verdict {
+    /// A hop arrived from `from`; `room` says whether its queue can take it,
+    /// `replicated` whether other hosts run its component too.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_hop(&mut self, now: Nanos, from: &Peer, key: HopKey, room: bool, replicated: bool, acts: &mut Vec<Action<F>>) -> Verdict {
+        if self.holds.contains(key.hop_id) {
+            self.stats.duplicates += 1;
+            acts.push(Action::AckNow { to: from.clone(), hop_id: key.hop_id, status: AckStatus::Held });
+            return Verdict::Duplicate;
+        }
         if let Some(status) = self.inc.status(key.hop_id) {
             self.stats.duplicates += 1;
             match status {
-                incoming::Status::Accepted => acts.push(Action::AckNow { to: from.clone(), hop_id: key.hop_id }),
+                incoming::Status::Accepted => acts.push(Action::AckNow { to: from.clone(), hop_id: key.hop_id, status: AckStatus::Accepted }),
                 incoming::Status::Passed => acts.push(Action::Ack {
                     to: from.clone(),
                     hop_id: key.hop_id,
@@ -257,8 +283,12 @@ impl<F: Clone> Protocol<F> {
             });
             return Verdict::Overloaded;
         }
+        if replicated {
+            self.hold(now, from, key, acts);
+            return Verdict::Held;
+        }
         self.inc.accept(now, from.clone(), key);
-        acts.push(Action::AckNow { to: from.clone(), hop_id: key.hop_id });
+        acts.push(Action::AckNow { to: from.clone(), hop_id: key.hop_id, status: AckStatus::Accepted });
         Verdict::Accept
     }
 
@@ -311,10 +341,15 @@ impl<F: Clone> Protocol<F> {
         claims
     }
 
-    /// An ack batch arrived from the receivers of our hops.
-    pub fn on_acks(&mut self, now: Nanos, entries: &[(u64, AckStatus)], acts: &mut Vec<Action<F>>) {
+    /// An ack frame arrived from host `from`: acks from the receivers of our
+    /// hops, or a sender's word on hops we hold (replicas).
+    pub fn on_acks(&mut self, now: Nanos, from: &Peer, entries: &[(u64, AckStatus)], acts: &mut Vec<Action<F>>) {
         for &(hop_id, status) in entries {
-            let passed = self.out.on_ack(now, &self.policy, self.epoch, hop_id, status, acts);
+            if matches!(status, AckStatus::Commit | AckStatus::Abort) {
+                self.on_word(now, from, hop_id, status == AckStatus::Commit, acts);
+                continue;
+            }
+            let passed = self.out.on_ack(now, &self.policy, self.epoch, from, hop_id, status, acts);
             if let Some(up) = passed {
                 self.pass_on_upstream(up, acts);
             }
@@ -324,6 +359,8 @@ impl<F: Clone> Protocol<F> {
     /// A query from `from` (ourselves included): answer, or fence.
     pub fn on_query(&mut self, now: Nanos, from: &Peer, qid: u64, packet: u64, hops: u32, acts: &mut Vec<Action<F>>) {
         let answer = if let Some(a) = self.inc.answer(packet, hops) {
+            Some(a)
+        } else if let Some(a) = self.held_answer(packet, hops) {
             Some(a)
         } else if self.fences.is_tombstone(now, packet) {
             Some(Answer::Tombstone)
@@ -369,6 +406,7 @@ impl<F: Clone> Protocol<F> {
         if !self.connected {
             return;
         }
+        self.tick_holds(now, acts);
         let t = self.out.tick(now, &self.policy, self.epoch, acts);
         self.stats.retries += t.resent;
         self.stats.queries += t.queried;

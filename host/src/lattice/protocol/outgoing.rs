@@ -8,6 +8,10 @@
 //!    (retries out) ───▶   │ ──answer: holder alive──▶ Accepted
 //!                         └──window, no answer──▶ declared lost
 //! ```
+//!
+//! To a replicated component, `held` comes before `accepted`: the first
+//! replica to say it is committed, for good, and any other aborted (see
+//! `replicas`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,7 +19,7 @@ use std::sync::Arc;
 use lwc_wire::acks::AckStatus;
 use lwc_wire::events::LostReason;
 
-use super::{backoff, jitter, Action, Answer, HopKey, Nanos, Policy, Upstream};
+use super::{backoff, jitter, Action, Answer, HopKey, Nanos, Peer, Policy, Upstream};
 
 enum State {
     Sent,
@@ -45,6 +49,8 @@ struct Pending<F> {
     nacks: u32,
     /// The receiver said it took the hop (so the visit counts).
     accepted: bool,
+    /// The replica told to run it: the only one that ever may.
+    committed: Option<Peer>,
     /// Sent before an outage: its `accepted` may have been lost, so ask the
     /// lattice before re-sending (a restarted receiver would run it again).
     check_first: bool,
@@ -115,16 +121,40 @@ impl<F: Clone> Outgoing<F> {
             tries: 0,
             nacks: 0,
             accepted: false,
+            committed: None,
             check_first: false,
         };
         self.hops.insert(key.hop_id, pending);
     }
 
-    /// Apply one ack; returns the `done` owed upstream, if now due.
-    pub fn on_ack(&mut self, now: Nanos, policy: &Policy, epoch: u64, hop_id: u64, status: AckStatus, acts: &mut Vec<Action<F>>) -> Option<Upstream> {
-        let p = self.hops.get_mut(&hop_id)?;
+    /// Apply one ack from `from`; returns the `done` owed upstream, if now due.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_ack(&mut self, now: Nanos, policy: &Policy, epoch: u64, from: &Peer, hop_id: u64, status: AckStatus, acts: &mut Vec<Action<F>>) -> Option<Upstream> {
+        let Some(p) = self.hops.get_mut(&hop_id) else {
+            if status == AckStatus::Held {
+                // Settled (another replica ran it), or never ours: nobody
+                // will commit it.
+                acts.push(Action::AckNow { to: from.clone(), hop_id, status: AckStatus::Abort });
+            }
+            return None;
+        };
         self.alive.insert(p.target.clone(), now);
         match status {
+            AckStatus::Held => {
+                let word = match &p.committed {
+                    None => {
+                        p.committed = Some(from.clone());
+                        AckStatus::Commit
+                    }
+                    // Again: our word (or its `accepted`) was lost.
+                    Some(c) if c == from => AckStatus::Commit,
+                    Some(_) => AckStatus::Abort,
+                };
+                acts.push(Action::AckNow { to: from.clone(), hop_id, status: word });
+                None
+            }
+            // Sender-to-replica words never come back here.
+            AckStatus::Commit | AckStatus::Abort => None,
             AckStatus::Accepted => {
                 if let State::Querying { qid, .. } = p.state {
                     // Taken before our fence went up: the query is moot.

@@ -37,7 +37,7 @@ fn out(live: &Live, packet: u64) -> OutHop {
 
 /// Acks from north, to east's ack subject.
 async fn ack_from_north(live: &Live, entries: &[(u64, lwc_wire::acks::AckStatus)]) {
-    live.send(lwc_wire::subjects::acks(live.name(), "east"), lwc_wire::acks::encode(entries)).await;
+    live.send(lwc_wire::subjects::acks(live.name(), "east"), lwc_wire::acks::encode("north", entries)).await;
 }
 
 fn decode_ask(msg: &async_nats::Message) -> Ask {

@@ -103,7 +103,7 @@ async fn one_batch_sends_each_sender_one_accepted_frame_then_queues_in_order() {
     ];
     let mut batch: Vec<Message> = frames.into_iter().map(|f| message(&subject, f)).collect();
     let (tx, mut queue) = mpsc::channel(8);
-    live.lattice.receive("east", &mut batch, &tx).await;
+    live.lattice.receive("east", false, &mut batch, &tx).await;
     assert!(batch.is_empty(), "the batch is taken");
     assert_eq!(next_acks(&mut west, "west's acks").await, vec![(1, Accepted), (3, Accepted), (5, Accepted)]);
     assert_eq!(next_acks(&mut north, "north's acks").await, vec![(2, Accepted), (4, Accepted)]);

@@ -12,8 +12,14 @@
 //! unless the host holding it and the host that sent it there both died;
 //! and a schedule with outages but no kills and no traps must lose nothing.
 //!
+//! A second world puts component 3 on two replicas (host 6 beside host 3)
+//! and cuts replicas off just after they take a hop; there, no hop may run
+//! on both.
+//!
 //! `LWC_SIM_SEED=<n> cargo test --release sim` replays one seed;
 //! `LWC_SIM_SEEDS=<n>` sets how many run (default 10,000).
+//! `LWC_SIM_NO_HOLD=1` makes replicas run hops on arrival, as before they
+//! held them: `sim_replicas_run_each_hop_once` must then fail (seed 4).
 
 mod net;
 mod world;
@@ -34,11 +40,28 @@ fn seeds() -> Vec<u64> {
 /// Run one seed to the end; `Err` names the broken rule and the seed.
 pub fn run_seed(seed: u64) -> Result<world::Summary, String> {
     let mut w = World::new(seed);
-    w.run().map_err(|e| format!("seed {seed}: {e}\n  replay: LWC_SIM_SEED={seed} cargo test --release sim"))
+    w.run().map_err(|e| format!("seed {seed}: {e}\n  replay: LWC_SIM_SEED={seed} cargo test --release sim_every"))
+}
+
+/// The same, in the world where component 3 has two replicas.
+pub fn run_replica_seed(seed: u64) -> Result<world::Summary, String> {
+    let mut w = World::with_replicas(seed);
+    w.run().map_err(|e| format!("seed {seed} (replicas): {e}\n  replay: LWC_SIM_SEED={seed} cargo test --release sim_replicas"))
 }
 
 #[test]
 fn sim_every_packet_gets_exactly_one_fate() {
+    run_all(run_seed, "");
+}
+
+/// Hops to a component with two replicas, re-sent across kills, cut-off
+/// hosts and outages, run once: on one replica.
+#[test]
+fn sim_replicas_run_each_hop_once() {
+    run_all(run_replica_seed, " (component 3 on two replicas)");
+}
+
+fn run_all(run_seed: fn(u64) -> Result<world::Summary, String>, what: &str) {
     let seeds = seeds();
     let started = std::time::Instant::now();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
@@ -71,7 +94,7 @@ fn sim_every_packet_gets_exactly_one_fate() {
         }
     }
     eprintln!(
-        "sim: {} seeds in {:.1} s: {} packets, {} expired, {} lost, {} orphaned (holder and sender both killed)",
+        "sim{what}: {} seeds in {:.1} s: {} packets, {} expired, {} lost, {} orphaned (holder and sender both killed)",
         seeds.len(),
         started.elapsed().as_secs_f64(),
         total.packets,
@@ -90,6 +113,19 @@ fn sim_regression_seeds() {
     // a witness's first draft that sent `done` before the witness had the fate.
     for seed in [8u64, 124, 276, 476, 594, 600, 740, 1687, 1870, 2134, 4096, 9871] {
         if let Err(e) = run_seed(seed) {
+            panic!("{e}");
+        }
+    }
+}
+
+/// Replica seeds that once broke the protocol. 4: a replica cut off just
+/// after it took a hop (its `accepted` lost with the connection) ran it,
+/// and so did the other replica the re-send found (before replicas held
+/// hops for their sender's word).
+#[test]
+fn sim_replica_regression_seeds() {
+    for seed in [4u64] {
+        if let Err(e) = run_replica_seed(seed) {
             panic!("{e}");
         }
     }

@@ -29,8 +29,9 @@ pub struct SimFrame {
 
 #[derive(Debug, Clone)]
 pub enum Msg {
+    /// To component `target`: delivered to one of its live replicas.
     Hop { from: Peer, frame: SimFrame, target: usize },
-    Acks { to: usize, entries: Vec<(u64, AckStatus)> },
+    Acks { from: Peer, to: usize, entries: Vec<(u64, AckStatus)> },
     Ask { kind: AskKind, from: Peer, qid: u64, packet: u64, hops: u32 },
     Answer { to: usize, qid: u64, answer: Answer },
     /// A fate event: on the stream once the server has it; the control
@@ -45,9 +46,10 @@ pub enum Msg {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// A publish reaches the server.
-    AtServer { src: usize, inc: u32, msg: Msg },
+    /// `link`: the publisher's connection it was written to.
+    AtServer { src: usize, inc: u32, link: u32, msg: Msg },
     /// The server's copy reaches a host.
-    Deliver { dst: usize, inc: u32, msg: Msg },
+    Deliver { dst: usize, inc: u32, link: u32, msg: Msg },
     /// A host's guest finished running a hop.
     Invoked { host: usize, inc: u32, from: Peer, frame: SimFrame },
     Tick { host: usize, inc: u32 },
@@ -55,7 +57,8 @@ pub enum Event {
     AckOut { host: usize, inc: u32, msg: Msg },
     Crash { host: usize },
     Restart { host: usize },
-    Disconnect { host: usize },
+    /// `cut`: the host's own connection broke (not the server going away).
+    Disconnect { host: usize, cut: bool },
     Reconnect { host: usize },
     ServerDown,
     ServerUp,
@@ -71,7 +74,11 @@ pub struct Conn {
     pub inc: u32,
     /// Publishes made while disconnected, sent on reconnect.
     pub buffered: Vec<Msg>,
+    /// Bumped when the connection is cut (with `Net::lossy_cuts`): what
+    /// was written to the old one and not yet at the server, or not yet
+    /// read from it, is lost.
     last_at_server: Nanos,
+    pub link: u32,
 }
 
 pub struct Net {
@@ -85,6 +92,9 @@ pub struct Net {
     /// Per (src, dst): the last delivery time, to keep NATS's order.
     last_delivery: HashMap<(usize, usize), Nanos>,
     pub dup_pct: u32,
+    /// A cut connection loses what was in it (a broken TCP connection),
+    /// rather than delivering it late.
+    pub lossy_cuts: bool,
 }
 
 impl Net {
@@ -106,6 +116,7 @@ impl Net {
             seq: 0,
             last_delivery: HashMap::new(),
             dup_pct,
+            lossy_cuts: false,
         }
     }
 
@@ -135,8 +146,8 @@ impl Net {
         let d1 = self.rng.random_range(20 * US..400 * US);
         let t = (self.now + d1).max(c.last_at_server);
         c.last_at_server = t;
-        let inc = c.inc;
-        self.at(t, Event::AtServer { src, inc, msg });
+        let (inc, link) = (c.inc, c.link);
+        self.at(t, Event::AtServer { src, inc, link, msg });
     }
 
     pub fn flush_buffer(&mut self, src: usize) {
@@ -148,16 +159,21 @@ impl Net {
 
     /// Whether a publish that reaches the server now counts (the server is
     /// up, the publisher did not die first).
-    pub fn accepts(&self, src: usize, inc: u32) -> bool {
+    pub fn accepts(&self, src: usize, inc: u32, link: u32) -> bool {
         // (A message that finds the server down is re-buffered by `route`.)
-        self.server_up && self.conns[src].inc == inc
+        self.server_up && self.conns[src].inc == inc && self.same_link(src, link)
+    }
+
+    fn same_link(&self, host: usize, link: u32) -> bool {
+        !self.lossy_cuts || self.conns[host].link == link
     }
 
     /// The server routes a message that reached it. One that finds the
     /// server down stays with its client, which sends it on reconnect
     /// (the model's assumption about the NATS client; see decisions.md).
-    pub fn route(&mut self, src: usize, inc: u32, msg: Msg, hosts: usize) {
-        if self.conns[src].inc != inc {
+    /// `replicas` of a component: the hosts a queue group picks from.
+    pub fn route(&mut self, src: usize, inc: u32, link: u32, msg: Msg, hosts: usize, replicas: impl Fn(usize) -> Vec<usize>) {
+        if self.conns[src].inc != inc || !self.same_link(src, link) {
             return;
         }
         if !self.server_up {
@@ -165,7 +181,16 @@ impl Net {
             return;
         }
         let dsts: Vec<usize> = match &msg {
-            Msg::Hop { target, .. } => vec![*target],
+            Msg::Hop { target, .. } => {
+                // A queue group: one member the server knows (a crashed
+                // host's socket closed; a cut-off one's may not have yet).
+                let live: Vec<usize> = replicas(*target).into_iter().filter(|&h| self.conns[h].up).collect();
+                match live.len() {
+                    0 => vec![],
+                    1 => live,
+                    n => vec![live[self.rng.random_range(0..n)]],
+                }
+            }
             Msg::Acks { to, .. } | Msg::Answer { to, .. } | Msg::FateAck { to, .. } => vec![*to],
             Msg::Ask { .. } => (0..hosts).collect(),
             Msg::Fate { .. } | Msg::FateReport { .. } => vec![0],
@@ -180,7 +205,7 @@ impl Net {
             if !c.up || !c.connected {
                 continue;
             }
-            let inc = c.inc;
+            let (inc, link) = (c.inc, c.link);
             for _ in 0..copies {
                 let d2 = if self.rng.random_range(0..50) == 0 {
                     self.rng.random_range(MS..20 * MS)
@@ -190,7 +215,7 @@ impl Net {
                 let last = self.last_delivery.entry((src, dst)).or_default();
                 let t = (self.now + d2).max(*last);
                 *last = t;
-                self.at(t, Event::Deliver { dst, inc, msg: msg.clone() });
+                self.at(t, Event::Deliver { dst, inc, link, msg: msg.clone() });
             }
         }
     }
@@ -201,10 +226,10 @@ impl Net {
     }
 
     /// Whether a delivery still reaches the run of the host it was meant for.
-    pub fn reaches(&self, dst: usize, inc: u32) -> bool {
+    pub fn reaches(&self, dst: usize, inc: u32, link: u32) -> bool {
         let c = &self.conns[dst];
         // Not `server_up`: what the server already wrote to a host's socket
         // still arrives, until the host notices the connection closed.
-        c.up && c.connected && c.inc == inc
+        c.up && c.connected && c.inc == inc && self.same_link(dst, link)
     }
 }

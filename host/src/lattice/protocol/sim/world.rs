@@ -1,5 +1,6 @@
 //! One seed's world: a control host (0) that injects and watches fates,
 //! probe hosts 1..=5 on a ring, their protocols, and the invariant checks.
+//! In a world with replicas, host 6 runs component 3 too (see `replicas`).
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -11,10 +12,10 @@ use crate::lattice::protocol::fates::{Outbox, Witness};
 use crate::lattice::protocol::{Action, HopKey, Nanos, Peer, Policy, Protocol, Upstream, Verdict};
 use lwc_wire::whohas::AskKind;
 
+mod replicas;
 mod witness;
 
 const PROBES: usize = 5;
-const HOSTS: usize = PROBES + 1;
 const TICK: Nanos = 20 * MS;
 /// Virtual time after the last fault by which every packet must have ended.
 const SETTLE: Nanos = 60_000 * MS;
@@ -53,6 +54,8 @@ struct Fate {
 }
 
 pub struct World {
+    /// Host 6, a second replica of component 3, is in this world.
+    replica: bool,
     net: Net,
     hosts: Vec<Host>,
     policy: Policy,
@@ -70,6 +73,10 @@ pub struct World {
     receiver_cut: bool,
     /// Per host: when its acker's last batched ack goes out (acks keep order).
     ack_release: Vec<Nanos>,
+    /// Hops held by replicas for their senders' word: (host, hop id) → hop.
+    held: HashMap<(usize, u64), (Peer, SimFrame)>,
+    /// Cuts still to aim at a replica just after it takes a hop.
+    cuts_left: u32,
     error: Option<String>,
 }
 
@@ -81,19 +88,31 @@ fn index(peer: &str) -> usize {
     peer.trim_start_matches(['h', 'c']).parse().unwrap_or(0)
 }
 
-fn next_on_ring(host: usize) -> usize {
-    host % PROBES + 1
-}
-
 impl World {
+    /// The classic world: five probe hosts, no replicas.
     pub fn new(seed: u64) -> World {
+        World::build(seed, false)
+    }
+
+    /// With host 6 as a second replica of component 3.
+    pub fn with_replicas(seed: u64) -> World {
+        World::build(seed, true)
+    }
+
+    fn build(seed: u64, replica: bool) -> World {
+        let hosts_n = if replica { PROBES + 2 } else { PROBES + 1 };
+        let last_probe = hosts_n - 1;
         let mut rng = StdRng::seed_from_u64(seed);
         let dup_pct = if rng.random_range(0..3) == 0 { rng.random_range(1..20) } else { 0 };
         let trap_pct = if rng.random_range(0..4) == 0 { rng.random_range(1..30) } else { 0 };
         let overload_pct = if rng.random_range(0..5) == 0 { rng.random_range(1..30) } else { 0 };
-        let mut net = Net::new(HOSTS, StdRng::seed_from_u64(seed ^ 0x5eed), dup_pct);
+        let mut net = Net::new(hosts_n, StdRng::seed_from_u64(seed ^ 0x5eed), dup_pct);
+        // The replicas' world is harsher: a cut connection loses what was
+        // in it, as a broken TCP connection does. (The classic world keeps
+        // its model, so that its regression seeds replay as they were.)
+        net.lossy_cuts = replica;
         let policy = Policy::default();
-        let hosts = (0..HOSTS)
+        let hosts = (0..hosts_n)
             .map(|i| Host {
                 name: name(i),
                 proto: Some(Protocol::new(name(i), policy, rng.random::<u64>() >> 1)),
@@ -101,7 +120,7 @@ impl World {
                 next_hop_id: rng.random::<u64>() >> 1,
             })
             .collect();
-        for h in 0..HOSTS {
+        for h in 0..hosts_n {
             net.at(rng.random_range(0..TICK), Event::Tick { host: h, inc: 0 });
         }
         let packets = rng.random_range(1..30u64);
@@ -115,7 +134,7 @@ impl World {
             let at = rng.random_range(0..3_000 * MS);
             match rng.random_range(0..3) {
                 0 => {
-                    let host = rng.random_range(1..=PROBES);
+                    let host = rng.random_range(1..=last_probe);
                     let back = at + rng.random_range(50 * MS..3_000 * MS);
                     net.at(at, Event::Crash { host });
                     net.at(back, Event::Restart { host });
@@ -128,18 +147,19 @@ impl World {
                     last_fault = last_fault.max(up);
                 }
                 _ => {
-                    let host = rng.random_range(0..HOSTS);
+                    let host = rng.random_range(0..hosts_n);
                     let back = at + rng.random_range(50 * MS..2_000 * MS);
                     // A receiver cut off at every re-send looks dead to its
                     // senders: a loss there is by design, not a bug.
                     receiver_cut |= host != 0;
-                    net.at(at, Event::Disconnect { host });
+                    net.at(at, Event::Disconnect { host, cut: true });
                     net.at(back, Event::Reconnect { host });
                     last_fault = last_fault.max(back);
                 }
             }
         }
         World {
+            replica,
             net,
             hosts,
             policy,
@@ -152,7 +172,9 @@ impl World {
             crashes: Vec::new(),
             last_fault,
             receiver_cut,
-            ack_release: vec![0; HOSTS],
+            ack_release: vec![0; hosts_n],
+            held: HashMap::new(),
+            cuts_left: if replica { 3 } else { 0 },
             error: None,
         }
     }
@@ -195,16 +217,17 @@ impl World {
                 };
                 self.with(0, |p, acts| p.send(now, key, Arc::from("c1"), SimFrame { key, ttl }, None, acts));
             }
-            Event::AtServer { src, inc, msg } => {
+            Event::AtServer { src, inc, link, msg } => {
                 if let Msg::Fate { packet, lost, why } = &msg {
-                    if self.net.accepts(src, inc) {
+                    if self.net.accepts(src, inc, link) {
                         self.record_fate(src, *packet, *lost, why.clone());
                     }
                 }
-                self.net.route(src, inc, msg, HOSTS)
+                let (n, replica) = (self.hosts.len(), self.replica);
+                self.net.route(src, inc, link, msg, n, |c| replicas::of(replica, c))
             }
-            Event::Deliver { dst, inc, msg } => {
-                if self.net.reaches(dst, inc) {
+            Event::Deliver { dst, inc, link, msg } => {
+                if self.net.reaches(dst, inc, link) {
                     self.deliver(dst, msg);
                 }
             }
@@ -232,6 +255,7 @@ impl World {
                 c.buffered.clear();
                 self.hosts[host].proto = None;
                 self.hosts[host].outbox = Outbox::default();
+                self.held.retain(|(h, _), _| *h != host);
                 self.crashes.push((now, host));
             }
             Event::Restart { host } => {
@@ -255,8 +279,11 @@ impl World {
                 let inc = c.inc;
                 self.net.at(now + TICK, Event::Tick { host, inc });
             }
-            Event::Disconnect { host } => {
+            Event::Disconnect { host, cut } => {
                 self.net.conns[host].connected = false;
+                if cut {
+                    self.net.conns[host].link += 1;
+                }
                 if let Some(p) = self.hosts[host].proto.as_mut() {
                     p.disconnected();
                 }
@@ -273,17 +300,17 @@ impl World {
             }
             Event::ServerDown => {
                 self.net.server_up = false;
-                for host in 0..HOSTS {
+                for host in 0..self.hosts.len() {
                     // Each client notices the closed socket after reading
                     // what the server had already written to it.
                     let drained = self.net.last_delivery_to(host) + US;
                     let t = (now + self.net.rng.random_range(MS..5 * MS)).max(drained);
-                    self.net.at(t, Event::Disconnect { host });
+                    self.net.at(t, Event::Disconnect { host, cut: false });
                 }
             }
             Event::ServerUp => {
                 self.net.server_up = true;
-                for host in 0..HOSTS {
+                for host in 0..self.hosts.len() {
                     let t = now + self.net.rng.random_range(0..300 * MS);
                     self.net.at(t, Event::Reconnect { host });
                 }
@@ -298,18 +325,21 @@ impl World {
                 let room = self.net.rng.random_range(0..100) >= self.overload_pct;
                 let key = frame.key;
                 let mut verdict = Verdict::Refused;
-                self.with(dst, |p, acts| verdict = p.on_hop(now, &from, key, room, acts));
-                if verdict == Verdict::Accept {
-                    let run = if self.net.rng.random_range(0..30) == 0 {
-                        self.net.rng.random_range(MS..200 * MS)
-                    } else {
-                        self.net.rng.random_range(50 * US..2 * MS)
-                    };
-                    let inc = self.net.conns[dst].inc;
-                    self.net.at(now + run, Event::Invoked { host: dst, inc, from, frame });
+                let replica = replicas::of(self.replica, replicas::runs(dst)).len() > 1;
+                let replicated = replica && std::env::var_os("LWC_SIM_NO_HOLD").is_none();
+                self.with(dst, |p, acts| verdict = p.on_hop(now, &from, key, room, replicated, acts));
+                if replica {
+                    self.maybe_cut(dst);
+                }
+                match verdict {
+                    Verdict::Accept => self.run_later(dst, from, frame),
+                    Verdict::Held => {
+                        self.held.insert((dst, key.hop_id), (from, frame));
+                    }
+                    _ => {}
                 }
             }
-            Msg::Acks { entries, .. } => self.with(dst, |p, acts| p.on_acks(now, &entries, acts)),
+            Msg::Acks { from, entries, .. } => self.with(dst, |p, acts| p.on_acks(now, &from, &entries, acts)),
             Msg::Ask { kind, from, qid, packet, hops } => self.with(dst, |p, acts| match kind {
                 AskKind::Query => p.on_query(now, &from, qid, packet, hops, acts),
                 AskKind::Unfence => p.on_unfence(qid, packet),
@@ -364,7 +394,7 @@ impl World {
                 packet: key.packet,
                 hops: key.hops + 1,
             };
-            let target: Arc<str> = Arc::from(format!("c{}", next_on_ring(host)));
+            let target: Arc<str> = Arc::from(format!("c{}", replicas::runs(host) % PROBES + 1));
             let up = Upstream { peer: from, hop_id: key.hop_id };
             let frame = SimFrame { key: next, ttl: frame.ttl - 1 };
             self.with(host, |p, acts| p.send(now, next, target, frame, Some(up), acts));
@@ -393,12 +423,23 @@ impl World {
         let from = self.hosts[host].name.clone();
         let msg = match action {
             Action::Publish { target, frame } => Msg::Hop { from, frame, target: index(&target) },
-            Action::AckNow { to, hop_id } => Msg::Acks {
+            Action::AckNow { to, hop_id, status } => Msg::Acks {
+                from,
                 to: index(&to),
-                entries: vec![(hop_id, lwc_wire::acks::AckStatus::Accepted)],
+                entries: vec![(hop_id, status)],
             },
+            Action::Run { hop_id } => {
+                if let Some((up, frame)) = self.held.remove(&(host, hop_id)) {
+                    self.run_later(host, up, frame);
+                }
+                return;
+            }
+            Action::Discard { hop_id } => {
+                self.held.remove(&(host, hop_id));
+                return;
+            }
             Action::Ack { to, hop_id, status } => {
-                let msg = Msg::Acks { to: index(&to), entries: vec![(hop_id, status)] };
+                let msg = Msg::Acks { from, to: index(&to), entries: vec![(hop_id, status)] };
                 self.batch_ack(host, msg);
                 return;
             }
