@@ -8,7 +8,7 @@
 #   scripts/bench.sh --size 5,50,200
 #                               also a row per generated ring of that many probe
 #                               hosts (2..=1000 each), started as `lwc up --size N`
-#                               starts it (8 hosts per lwc-host process): hop p50,
+#                               starts it (32 hosts per lwc-host process): hop p50,
 #                               hops/s, CPU µs per hop, RSS, idle CPU and start-up time
 #   scripts/bench.sh --help     this text
 #
@@ -100,7 +100,7 @@ if ((quick == 0)); then
         if [[ -n $sizes ]]; then
             echo "- *Generated rings* (\`--size $sizes\`): the manifest \`lwc up --size N\`"
             echo "  writes (the cli's generator), N probe hosts and control, packed as it"
-            echo "  packs them (8 hosts per \`lwc-host\` process, control alone), fresh"
+            echo "  packs them (32 hosts per \`lwc-host\` process, control alone), fresh"
             echo "  instances, the same latency, hops/s and CPU figures. *start-up*: first"
             echo "  spawn to every process's ready file, with the run's compile cache"
             echo "  already filled (as after any earlier ring). *RSS*: VmRSS of the ring's"

@@ -1,6 +1,6 @@
 //! `--size 5,50,200`: generated rings as `lwc up --size N` starts them (N
 //! probe hosts and control, the cli's own manifest generator and packing,
-//! so 8 hosts per `lwc-host` process and control alone), measured like the
+//! so 32 hosts per `lwc-host` process and control alone), measured like the
 //! five-host ring, plus start-up time and total RSS.
 //!
 //! Every ring of the run shares one compile cache, made by the run and

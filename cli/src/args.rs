@@ -128,7 +128,7 @@ pub struct UpArgs {
           value_parser = clap::value_parser!(u16).range(1..=crate::nats::MAX_CLUSTER as i64))]
     pub cluster: Option<u16>,
 
-    /// Hosts per lwc-host process (1..=64) [default: 8 for --size rings,
+    /// Hosts per lwc-host process (1..=64) [default: 32 for --size rings,
     /// else 1]. Needs an lwc-host that takes `--host` more than once.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub per_process: Option<u16>,

@@ -8,8 +8,12 @@ use std::process::{Command, Stdio};
 
 use lwc_manifest::Manifest;
 
-/// Hosts per process for `--size` rings unless `--per-process` says.
-pub const DEFAULT_PER_SIZED_RING: u16 = 8;
+/// Hosts per process for `--size` rings unless `--per-process` says. The
+/// hosts of a process share its runtime, so fewer, fuller processes wake
+/// less per hop: at 200 hosts, 32 per process cost ~0.8x the CPU per hop
+/// of 8 and half the RSS; 64 saved no more CPU and started 2x slower
+/// (not looked into; bench/profile.md, "200 hosts: where the CPU goes").
+pub const DEFAULT_PER_SIZED_RING: u16 = 32;
 
 /// Whether `bin` takes `--host` more than once. Asked through clap itself:
 /// with `--help` last, a second `--host` is refused before the help is

@@ -97,8 +97,8 @@ pub struct Config {
     pub finish_timeout_ms: u64,
 
     /// Worker threads of the host's async runtime (lattice and, by default,
-    /// guests). Default 0: one per core; in a process of several hosts,
-    /// each host has a runtime of its own, of one thread unless given.
+    /// guests). Default 0: one per core. A process of several hosts has one
+    /// runtime for all of them.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
     pub threads: u16,
 

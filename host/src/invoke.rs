@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 use opentelemetry::KeyValue;
 use wasmtime::Store;
 
@@ -393,7 +394,8 @@ pub async fn run_dispatcher(
             async move {
                 this.run(&rt, &node, hop).await;
                 drop(permit);
-            },
+            }
+            .in_current_span(),
             &guests,
         );
         while let Some(done) = running.try_join_next() {

@@ -12,8 +12,8 @@
 //! (`scripts/layers.py` checks that no two top-level modules import each
 //! other in a circle):
 //!
-//! - [`process`]: several hosts in one process, each on a runtime of its own;
-//!   dropping one of them (`lwc kill HOST`)
+//! - [`process`]: several hosts in one process, on one shared runtime, each
+//!   a task that owns all it is; dropping one of them (`lwc kill HOST`)
 //! - [`serve`]: one host: start, serve, drain; what the hosts of a process share
 //! - [`tasks`], [`drain`], [`ready`], [`dropping`]: `run`'s wiring: named tasks,
 //!   SIGTERM, the ready file, the drop request

@@ -17,11 +17,9 @@ fn main() -> std::process::ExitCode {
         lwc_wire::shift_clock_ms(config.test_clock_shift_ms);
     }
     // The lattice (NATS in/out, acks, retries) gets one thread when guests
-    // have threads of their own (see `runtime::Runtime::guests`).
-    // A process of several hosts runs each on a runtime of its own
-    // (`lwc_host::process`): this one only watches them.
+    // have threads of their own (see `runtime::Runtime::guests`). Every
+    // host of a process runs on this runtime (`lwc_host::process`).
     let lattice_threads = match (config.threads, config.guest_threads()) {
-        _ if config.hosts.len() > 1 => 1,
         (0, 0) => std::thread::available_parallelism().map_or(2, |n| n.get()),
         (0, _) => 1,
         (n, _) => usize::from(n),

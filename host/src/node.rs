@@ -34,6 +34,9 @@ pub struct Forwarder {
     chaos: Arc<Chaos>,
     /// Highest packet id handed out by [`Forwarder::reserve_packet_ids`].
     last_packet_id: AtomicU64,
+    /// Hops chaos holds back, sent later. Dropped with the host (aborted):
+    /// a dropped host of a packed process sends nothing more.
+    held: std::sync::Mutex<tokio::task::JoinSet<()>>,
 }
 
 /// A packet leaving a component, before its target is resolved.
@@ -63,6 +66,7 @@ impl Node {
             links: links.clone(),
             chaos: chaos.clone(),
             last_packet_id: AtomicU64::new(0),
+            held: std::sync::Mutex::new(tokio::task::JoinSet::new()),
         });
         Node {
             host,
@@ -97,6 +101,14 @@ impl Node {
 impl Forwarder {
     fn ledger(&self) -> &Arc<Ledger> {
         self.lattice.ledger()
+    }
+
+    /// Run `send` (a held hop) as long as this host lives.
+    fn hold(&self, send: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Those sent are forgotten here, so the set holds only those waiting.
+        while held.try_join_next().is_some() {}
+        held.spawn(tracing::Instrument::in_current_span(send));
     }
 
     /// Reserve `count` consecutive packet ids: wall-clock nanoseconds, bumped
@@ -178,10 +190,11 @@ impl Forwarder {
             Some(delay) => {
                 // Delay the hop, not the guest: the instance is already done.
                 let lattice = self.lattice.clone();
-                tokio::spawn(async move {
+                let send = async move {
                     tokio::time::sleep(delay).await;
                     lattice.send_hop(hop, upstream).await;
-                });
+                };
+                self.hold(send);
             }
         }
         None

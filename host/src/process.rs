@@ -1,11 +1,17 @@
 //! A process of several hosts (`--host a --host b`, or `--host a,b`).
 //!
-//! The hosts share the engine and the compiled components ([`Shared`]);
-//! each runs on a tokio runtime of its own, so that everything it is (its
-//! NATS connection, its tasks, whatever they spawned) can be dropped at
-//! once while its neighbours go on: shutting that runtime down is what
-//! `kill -9` is to a process of one host. Its log lines carry
-//! `host{name=…}`.
+//! The hosts share the engine and the compiled components ([`Shared`]),
+//! and the process's tokio runtime (a thread per core unless `--threads`
+//! says): a runtime and a thread per host cost a thread wake-up per hop,
+//! and with 200 hosts on 2 cores that was most of the CPU per hop (see
+//! bench/profile.md, "200 hosts: where the CPU goes"). Each host is one
+//! task that owns everything it is: its tasks (in [`crate::tasks::Tasks`]
+//! sets, whose drop aborts them), what they spawned (joined sets, and the
+//! node's held hops) and its NATS client, so that aborting that task
+//! drops it all at once while its neighbours go on, as `kill -9` would a
+//! process of one host. The connection closes when its last client
+//! handle goes (async-nats ends its connection task then, without writing
+//! what was still queued). Its log lines carry `host{name=…}`.
 //!
 //! - SIGTERM (`shutdown`) drains every host, together.
 //! - A host whose task dies ends the process non-zero, after the others
@@ -23,22 +29,20 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 use crate::dropping::DropTx;
 use crate::serve::{self, Shared};
 
-/// A host's runtime, shut down (never waited on) when dropped.
+/// A host's task, aborted (never waited on) when dropped.
 struct Member {
     name: Arc<str>,
-    rt: Option<tokio::runtime::Runtime>,
+    task: tokio::task::AbortHandle,
 }
 
 impl Drop for Member {
     fn drop(&mut self) {
-        // Dropped from async code: shutting down must not block.
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
+        self.task.abort();
     }
 }
 
@@ -53,16 +57,22 @@ pub async fn run(shared: Arc<Shared>, shutdown: impl Future<Output = ()>) -> Res
     let mut members: Vec<Member> = Vec::new();
     for name in &shared.config.hosts {
         let name: Arc<str> = Arc::from(name.as_str());
-        let rt = member_runtime(&shared, &name)?;
-        let handle = rt.spawn(member(shared.clone(), name.clone(), drop_tx.clone(), ready_tx.clone(), ended_tx.clone(), stop_rx.clone()));
-        // A panic outside the host's tasks still ends it, named.
+        let span = tracing::info_span!("host", name = %name);
+        let host = member(shared.clone(), name.clone(), drop_tx.clone(), ready_tx.clone(), ended_tx.clone(), stop_rx.clone());
+        let handle = tokio::spawn(host.instrument(span));
+        let task = handle.abort_handle();
+        // A panic outside the host's tasks still ends it, named; an abort
+        // (a drop) is no news.
         let (watch_name, watch_ended) = (name.clone(), ended_tx.clone());
         tokio::spawn(async move {
-            if let Err(e) = handle.await {
-                let _ = watch_ended.send((watch_name.clone(), Err(anyhow!("host {watch_name} ended: {e}"))));
+            match handle.await {
+                Err(e) if !e.is_cancelled() => {
+                    let _ = watch_ended.send((watch_name.clone(), Err(anyhow!("host {watch_name} ended: {e}"))));
+                }
+                _ => {}
             }
         });
-        members.push(Member { name, rt: Some(rt) });
+        members.push(Member { name, task });
     }
     drop((ready_tx, ended_tx));
 
@@ -135,22 +145,6 @@ fn drop_member(members: &mut Vec<Member>, live: &mut BTreeSet<Arc<str>>, name: &
         drop(members.remove(i));
         tracing::warn!(host = %name, "dropped: its tasks and NATS connection are gone; {} host(s) left here", members.len());
     }
-}
-
-/// One host's runtime: `--threads` workers (default one), each thread's
-/// log lines in a `host` span.
-fn member_runtime(shared: &Shared, host: &Arc<str>) -> Result<tokio::runtime::Runtime> {
-    let span_host = host.clone();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(usize::from(shared.config.threads).max(1))
-        .thread_name(format!("lwc-{host}"))
-        .on_thread_start(move || {
-            // Entered for the thread's whole life: never exited, on purpose.
-            std::mem::forget(tracing::info_span!("host", name = %span_host).entered());
-        })
-        .enable_all()
-        .build()
-        .with_context(|| format!("cannot start a runtime for host {host}"))
 }
 
 /// One host: start, say so, serve until the process stops, finish.

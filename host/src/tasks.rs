@@ -7,6 +7,7 @@ use anyhow::anyhow;
 use std::collections::HashMap;
 use std::future::Future;
 use tokio::task::{Id, JoinSet};
+use tracing::Instrument;
 
 pub struct Tasks {
     set: JoinSet<()>,
@@ -28,12 +29,16 @@ impl Tasks {
     pub fn spawn(&mut self, name: impl Into<String>, fut: impl Future<Output = ()> + Send + 'static) {
         let name = name.into();
         let fail = self.fail.as_deref() == Some(name.as_str());
-        let handle = self.set.spawn(async move {
-            if fail {
-                panic!("--test-fail-task: this task panics as asked");
+        // In the spawner's span: in a process of several hosts, `host{name=…}`.
+        let handle = self.set.spawn(
+            async move {
+                if fail {
+                    panic!("--test-fail-task: this task panics as asked");
+                }
+                fut.await
             }
-            fut.await
-        });
+            .in_current_span(),
+        );
         self.names.insert(handle.id(), name);
     }
 

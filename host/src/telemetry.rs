@@ -27,13 +27,16 @@ pub struct ConnState {
     /// Where slow-consumer events are counted (`counters.slow_consumer`,
     /// in heartbeats and telemetry alike). Set right after connecting;
     /// no subscription, so no slow consumer, exists before.
-    ledger: OnceLock<Arc<Ledger>>,
+    /// Weak: the client's event callback holds this, and the ledger holds
+    /// the client; a strong handle would keep the connection open after
+    /// the host is gone (a dropped host of a packed process).
+    ledger: OnceLock<std::sync::Weak<Ledger>>,
 }
 
 impl ConnState {
     /// Count slow-consumer events in `ledger`'s counters from now on.
     pub fn attach(&self, ledger: Arc<Ledger>) {
-        let _ = self.ledger.set(ledger);
+        let _ = self.ledger.set(Arc::downgrade(&ledger));
     }
 
     pub fn on_event(&self, event: &async_nats::Event) {
@@ -51,7 +54,7 @@ impl ConnState {
                 tracing::warn!("NATS disconnected; reconnecting");
             }
             async_nats::Event::SlowConsumer(sid) => {
-                if let Some(ledger) = self.ledger.get() {
+                if let Some(ledger) = self.ledger.get().and_then(std::sync::Weak::upgrade) {
                     ledger.counters.slow_consumer.fetch_add(1, Relaxed);
                 }
                 tracing::warn!("NATS slow consumer on subscription {sid}: messages dropped");

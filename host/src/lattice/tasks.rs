@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::acker::{run_acker, AckRx};
 use super::{Fates, Inbound, Lattice};
@@ -18,7 +19,8 @@ use crate::chaos::Chaos;
 const RECEIVE_BATCH: usize = 64;
 
 /// Subscribe and start the lattice's own loops: the acker, the listeners
-/// for acks, questions, answers and the census, and the timer. They run
+/// for acks, questions, answers and the census, and the timer, each in the
+/// caller's span (a packed host's `host{name=…}`). They run
 /// until the host stops; each ending early is an error for `run` to report.
 pub async fn spawn_tasks(lattice: &Arc<Lattice>, acks_rx: AckRx, tasks: &mut JoinSet<()>) -> Result<()> {
     let client = lattice.client.clone();
@@ -27,12 +29,12 @@ pub async fn spawn_tasks(lattice: &Arc<Lattice>, acks_rx: AckRx, tasks: &mut Joi
     let answers = lwc_wire::subjects::answers(&lattice.name, &lattice.me);
     let answers = subscribe(&client, answers, "whohas answers").await?;
     let census = subscribe(&client, lwc_wire::census::subject(&lattice.name), "census questions").await?;
-    tasks.spawn(run_acker(client, lattice.name.clone(), lattice.me.clone(), acks_rx));
-    tasks.spawn(listen(acks, lattice.clone(), |l, m| async move { l.on_acks(&m.payload).await }));
-    tasks.spawn(listen(whohas, lattice.clone(), |l, m| async move { l.on_ask(&m.payload).await }));
-    tasks.spawn(listen(answers, lattice.clone(), |l, m| async move { l.on_answer(&m.payload).await }));
-    tasks.spawn(listen(census, lattice.clone(), |l, m| async move { l.on_census(m).await }));
-    tasks.spawn(run_timer(lattice.clone()));
+    tasks.spawn(run_acker(client, lattice.name.clone(), lattice.me.clone(), acks_rx).in_current_span());
+    tasks.spawn(listen(acks, lattice.clone(), |l, m| async move { l.on_acks(&m.payload).await }).in_current_span());
+    tasks.spawn(listen(whohas, lattice.clone(), |l, m| async move { l.on_ask(&m.payload).await }).in_current_span());
+    tasks.spawn(listen(answers, lattice.clone(), |l, m| async move { l.on_answer(&m.payload).await }).in_current_span());
+    tasks.spawn(listen(census, lattice.clone(), |l, m| async move { l.on_census(m).await }).in_current_span());
+    tasks.spawn(run_timer(lattice.clone()).in_current_span());
     spawn_fate_tasks(lattice, tasks).await
 }
 
@@ -46,13 +48,13 @@ async fn spawn_fate_tasks(lattice: &Arc<Lattice>, tasks: &mut JoinSet<()>) -> Re
     let client = lattice.client.clone();
     if mode == Fates::Witness {
         let reports = subscribe(&client, lattice.fates_subject.to_string(), "fate reports").await?;
-        tasks.spawn(listen(reports, lattice.clone(), |l, m| async move { l.on_fate_report(m).await }));
+        tasks.spawn(listen(reports, lattice.clone(), |l, m| async move { l.on_fate_report(m).await }).in_current_span());
     }
     let acks = subscribe(&client, lattice.fate_acks_subject.to_string(), "fate acks").await?;
-    tasks.spawn(listen(acks, lattice.clone(), |l, m| async move { l.on_fate_acks(&m.payload).await }));
+    tasks.spawn(listen(acks, lattice.clone(), |l, m| async move { l.on_fate_acks(&m.payload).await }).in_current_span());
     let (tx, rx) = mpsc::unbounded_channel();
     lattice.ledger.report_fates_to(tx);
-    tasks.spawn(super::fates::run_fate_reporter(lattice.clone(), rx));
+    tasks.spawn(super::fates::run_fate_reporter(lattice.clone(), rx).in_current_span());
     Ok(())
 }
 
@@ -130,3 +132,4 @@ async fn run_timer(lattice: Arc<Lattice>) {
         lattice.tick().await;
     }
 }
+
