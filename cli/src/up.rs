@@ -194,7 +194,7 @@ async fn start_ring(
     Ok(env)
 }
 
-/// Hosts per process: `--per-process`, else 8 for a `--size` ring and 1
+/// Hosts per process: `--per-process`, else 32 (`pack::DEFAULT_PER_SIZED_RING`) for a `--size` ring and 1
 /// for a manifest's; 1 whatever was asked when lwc-host runs one host only.
 fn per_process(args: &UpArgs, host_bin: &std::path::Path) -> Result<u16> {
     let wanted = args.per_process.unwrap_or(if args.size.is_some() { crate::pack::DEFAULT_PER_SIZED_RING } else { 1 });
