@@ -98,6 +98,10 @@ impl Node {
     }
 }
 
+/// Hops this host still watches at most for it to count as quiet (one
+/// packet passing through keeps two: the one sent, the one before it).
+const QUIET_HOPS: usize = 2;
+
 impl Forwarder {
     fn ledger(&self) -> &Arc<Ledger> {
         self.lattice.ledger()
@@ -179,13 +183,19 @@ impl Forwarder {
         };
         match delay {
             None => {
-                self.lattice.send_hop(hop, upstream).await;
-                // Let the connection's writer send the hop now, before the
-                // guest finishes and its instance is torn down on this
-                // thread: that time is not the wire's, and it would make
-                // the way there look slower than the way back (skewing
-                // every peer's clock estimate of us).
-                tokio::task::yield_now().await;
+                let watched = self.lattice.send_hop(hop, upstream).await;
+                // On a quiet host, let the connection's writer send the hop
+                // now, before the guest finishes and its instance is torn
+                // down on this thread: that time is not the wire's, and it
+                // made the way there look slower than the way back (east's
+                // estimate of a +50 ms north read 29 µs high). Under load
+                // the writer runs soon anyway, and a yield per hop cost
+                // 15-20 µs of CPU (docs/decisions.md, "Clock offsets"); the estimate
+                // takes its bounds from the quickest round trips, which are
+                // the quiet ones.
+                if watched <= QUIET_HOPS {
+                    tokio::task::yield_now().await;
+                }
             }
             Some(delay) => {
                 // Delay the hop, not the guest: the instance is already done.

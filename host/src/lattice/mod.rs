@@ -233,10 +233,11 @@ impl Lattice {
 
     /// Publish one hop and track it until the next holder has it.
     /// `upstream`: the hop (received here) that this one carries on.
-    pub async fn send_hop(&self, hop: OutHop, upstream: Option<Upstream>) {
+    /// Returns how many hops this host watches now, this one included.
+    pub async fn send_hop(&self, hop: OutHop, upstream: Option<Upstream>) -> usize {
         let subject = Subject::from(lwc_wire::subjects::rpc(&self.name, &hop.target));
         let mut acts = Vec::new();
-        {
+        let watched = {
             // One lock for both: the offset read and the hop tracked.
             let mut inner = self.inner();
             let offset_ns = inner.clocks.offset_for(&hop.target);
@@ -256,8 +257,10 @@ impl Lattice {
             });
             let (key, target) = (sent.key(), sent.hop.target.clone());
             inner.proto.send(self.now(), key, target, sent, upstream, &mut acts);
-        }
+            inner.proto.watched()
+        };
         self.act(acts).await;
+        watched
     }
 
     /// A received hop finished here. `ended`: its packet's fate was

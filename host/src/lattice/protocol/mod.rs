@@ -237,6 +237,11 @@ impl<F: Clone> Protocol<F> {
         &self.policy
     }
 
+    /// Hops sent and still watched (not yet passed on by their receivers).
+    pub fn watched(&self) -> usize {
+        self.out.len()
+    }
+
     pub fn stats(&self) -> Stats {
         Stats {
             awaiting_ack: self.out.len() as u64,
