@@ -4,7 +4,7 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::net::{Event, Msg, Net, SimFrame, MS, US};
@@ -12,30 +12,16 @@ use crate::lattice::protocol::fates::{Outbox, Witness};
 use crate::lattice::protocol::{Action, HopKey, Nanos, Peer, Policy, Protocol, Upstream, Verdict};
 use lwc_wire::whohas::AskKind;
 
+mod checks;
 mod replicas;
 mod witness;
+
+pub use checks::Summary;
 
 const PROBES: usize = 5;
 const TICK: Nanos = 20 * MS;
 /// Virtual time after the last fault by which every packet must have ended.
 const SETTLE: Nanos = 60_000 * MS;
-
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Summary {
-    pub packets: u64,
-    pub expired: u64,
-    pub lost: u64,
-    pub orphaned: u64,
-}
-
-impl Summary {
-    pub fn add(&mut self, o: &Summary) {
-        self.packets += o.packets;
-        self.expired += o.expired;
-        self.lost += o.lost;
-        self.orphaned += o.orphaned;
-    }
-}
 
 struct Host {
     name: Peer,
@@ -459,31 +445,5 @@ impl World {
         if self.error.is_none() {
             self.error = Some(e);
         }
-    }
-
-    fn final_check(&self) -> Result<Summary, String> {
-        let mut s = Summary::default();
-        let calm = self.crashes.is_empty() && self.trap_pct == 0 && self.overload_pct == 0 && !self.receiver_cut;
-        for (&packet, &born) in &self.injected {
-            s.packets += 1;
-            match self.fates.get(&packet).map(Vec::as_slice) {
-                Some([f]) if f.lost => {
-                    s.lost += 1;
-                    if calm {
-                        return Err(format!("packet {packet} lost with no kill, trap or overload: {}", f.why));
-                    }
-                }
-                Some([_]) => s.expired += 1,
-                _ => {
-                    // Excused only when two probe hosts died in its lifetime.
-                    let killed: HashSet<usize> = self.crashes.iter().filter(|(t, _)| *t >= born).map(|(_, h)| *h).collect();
-                    if killed.len() < 2 {
-                        return Err(format!("packet {packet} (injected at {} ms) never got a fate", born / MS));
-                    }
-                    s.orphaned += 1;
-                }
-            }
-        }
-        Ok(s)
     }
 }
