@@ -305,8 +305,8 @@ async fn drain(
     tracing::info!(host, "drained in {:?}", started.elapsed());
 }
 
-/// Longer than the lattice's ack batch window (5 ms).
-const ACK_FLUSH_GRACE: Duration = Duration::from_millis(25);
+/// Longer than the lattice's ack batch window.
+const ACK_FLUSH_GRACE: Duration = Duration::from_millis(20).saturating_add(crate::lattice::ACK_BATCH_WINDOW);
 
 /// Connect to NATS, retrying for a while: hosts may start before the server.
 async fn connect(config: &Config, host: &str, conn: Arc<ConnState>) -> Result<async_nats::Client> {

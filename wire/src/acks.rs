@@ -2,9 +2,10 @@
 //!
 //! A receiving host does not answer each hop with its own message: it
 //! collects the hop ids it accepted (or refused), and later those it
-//! finished, per sender, and flushes a sender's batch 5 ms after its first
+//! finished, per sender, and flushes a sender's batch 20 ms after its first
 //! entry (`ACK_BATCH_WINDOW` in the host's lattice) or at [`MAX_ENTRIES`]
-//! entries, whichever comes first. Frame:
+//! entries, whichever comes first; an `accepted` frame to the same sender
+//! takes the waiting entries along sooner. Frame:
 //!
 //! ```text
 //! u8 version (=3) | u8 from_len | from | u16 count

@@ -1,80 +1,112 @@
 //! `done` and `overloaded` acks, batched per sending host: one ack frame
 //! per sender every [`ACK_BATCH_WINDOW`] (or sooner when a batch fills).
 //! `accepted` acks do not wait here: the receiver publishes them itself,
-//! before the hops they confirm can lead anywhere (see `receive`).
+//! before the hops they confirm can lead anywhere (see `receive`), and
+//! takes along whatever waits here for the same host ([`AckQueue::take_for`]):
+//! on a ring each host sends its upstream peer an `accepted` for every hop
+//! it gets, so a `done` rarely needs a message of its own.
 
 use async_nats::{Client, Subject};
 use bytes::Bytes;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::protocol::Peer;
 use lwc_wire::acks::{self, AckStatus};
 
-/// How long an ack batch collects entries after its first one.
-pub const ACK_BATCH_WINDOW: Duration = Duration::from_millis(5);
+/// How long an ack batch collects entries after its first one. Long
+/// enough that the next hop from the same sender usually comes first and
+/// carries the batch on its `accepted` (a `done` is off the packet's path:
+/// it only lets the sender stop watching a hop).
+pub const ACK_BATCH_WINDOW: Duration = Duration::from_millis(20);
 
-pub type AckRx = mpsc::Receiver<(Peer, u64, AckStatus)>;
+type Entries = Vec<(u64, AckStatus)>;
+
+/// Entries waiting for their frame, per sending host: shared by the acker
+/// (which flushes them) and the receiver (which carries them).
+#[derive(Clone, Default)]
+struct Waiting(Arc<Mutex<HashMap<Peer, Entries>>>);
+
+impl Waiting {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Peer, Entries>> {
+        // A panic elsewhere must not lose the acks: the map stays usable.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The acker's end: the queue's entries as they come, and the waiting map.
+pub struct AckRx {
+    rx: mpsc::Receiver<(Peer, u64, AckStatus)>,
+    waiting: Waiting,
+}
 
 /// The sending end, held by the lattice.
-pub struct AckQueue(mpsc::Sender<(Peer, u64, AckStatus)>);
+pub struct AckQueue {
+    tx: mpsc::Sender<(Peer, u64, AckStatus)>,
+    waiting: Waiting,
+}
 
 pub fn channel() -> (AckQueue, AckRx) {
     let (tx, rx) = mpsc::channel(16 * 1024);
-    (AckQueue(tx), rx)
+    let waiting = Waiting::default();
+    (AckQueue { tx, waiting: waiting.clone() }, AckRx { rx, waiting })
 }
 
 impl AckQueue {
     pub async fn send(&self, to: Peer, hop_id: u64, status: AckStatus) {
-        if self.0.send((to, hop_id, status)).await.is_err() {
+        if self.tx.send((to, hop_id, status)).await.is_err() {
             tracing::warn!("acker stopped; hop {hop_id} not acked");
         }
     }
-}
 
-impl AckQueue {
     /// From code that cannot wait: a full queue drops the ack (the sender
     /// then asks, and is answered).
     pub fn try_send(&self, to: Peer, hop_id: u64, status: AckStatus) {
-        if self.0.try_send((to, hop_id, status)).is_err() {
+        if self.tx.try_send((to, hop_id, status)).is_err() {
             tracing::warn!("ack queue full or closed; hop {hop_id} not acked");
         }
+    }
+
+    /// Take the entries waiting for `to`, to send them in a frame that goes
+    /// there now anyway; the acker then has nothing left to send `to`.
+    pub fn take_for(&self, to: &Peer) -> Entries {
+        self.waiting.lock().remove(to).unwrap_or_default()
     }
 }
 
 /// Batch acks per sender until the channel closes (the host stopping):
 /// what is queued then is still flushed.
-pub async fn run_acker(client: Client, lattice: String, me: Peer, mut rx: AckRx) {
-    let mut batches: HashMap<Peer, Vec<(u64, AckStatus)>> = HashMap::new();
-    while let Some((to, id, status)) = rx.recv().await {
-        batches.entry(to).or_default().push((id, status));
+pub async fn run_acker(client: Client, lattice: String, me: Peer, acks: AckRx) {
+    let AckRx { mut rx, waiting } = acks;
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
         let deadline = tokio::time::Instant::now() + ACK_BATCH_WINDOW;
         loop {
+            if let Some((to, id, status)) = next.take() {
+                let full = {
+                    let mut map = waiting.lock();
+                    let batch = map.entry(to.clone()).or_default();
+                    batch.push((id, status));
+                    if batch.len() >= acks::MAX_ENTRIES { map.remove(&to) } else { None }
+                };
+                if let Some(full) = full {
+                    flush(&client, &lattice, &me, &to, &full).await;
+                }
+            }
             tokio::select! {
-                next = rx.recv() => match next {
-                    Some((to, id, status)) => {
-                        let batch = batches.entry(to.clone()).or_default();
-                        batch.push((id, status));
-                        if batch.len() >= acks::MAX_ENTRIES {
-                            let full = std::mem::take(batch);
-                            flush(&client, &lattice, &me, &to, &full).await;
-                        }
-                    }
+                entry = rx.recv() => match entry {
+                    Some(entry) => next = Some(entry),
                     None => break,
                 },
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
-        for (to, batch) in batches.iter_mut() {
-            if !batch.is_empty() {
-                let entries = std::mem::take(batch);
-                flush(&client, &lattice, &me, to, &entries).await;
-            }
-        }
-        // Forget senders that went quiet so the map cannot grow forever.
-        if batches.len() > 1024 {
-            batches.clear();
+        // Taken whole: the map is empty again, so it cannot grow forever.
+        let due = std::mem::take(&mut *waiting.lock());
+        for (to, entries) in due {
+            flush(&client, &lattice, &me, &to, &entries).await;
         }
     }
 }

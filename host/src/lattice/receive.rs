@@ -1,7 +1,8 @@
 //! Invocations in. A receiver takes what NATS has ready (a batch), decodes
 //! each hop, lets the protocol decide (run it, ack a duplicate again, refuse
 //! a fenced packet, or answer "overloaded"), publishes the `accepted` acks
-//! — one frame per sender — and only then queues the accepted hops. So no
+//! — one frame per sender, with the batched acks waiting for that sender —
+//! and only then queues the accepted hops. So no
 //! hop can lead anywhere before its sender could know that it was taken.
 
 use async_nats::{Message, Subject};
@@ -124,7 +125,9 @@ impl Lattice {
             }
             _ => true,
         });
-        for (to, entries) in by_peer {
+        for (to, mut entries) in by_peer {
+            // The `done`s waiting for this sender ride along: one frame, not two.
+            entries.extend(self.acker.take_for(&to));
             let echoed = echo.sent_ns.iter().find(|(p, _)| *p == to).map(|&(_, sent_ns)| sent_ns);
             let mut sample = echoed.map(|sent_ns| ClockSample {
                 host: Cow::Borrowed(&*self.me),

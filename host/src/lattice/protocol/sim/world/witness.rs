@@ -10,11 +10,12 @@ use crate::lattice::protocol::fates::{FateAction, Outbox};
 use crate::lattice::protocol::Policy;
 
 impl World {
-    /// A batched ack waits in its host's acker (up to 5 ms, now and then a
-    /// stalled 100 ms) before it is published; acks keep their order.
+    /// A batched ack waits in its host's acker (up to its 20 ms window, or
+    /// not at all when an `accepted` to the same host carries it; now and
+    /// then a stalled 100 ms) before it is published; acks keep their order.
     pub(super) fn batch_ack(&mut self, host: usize, msg: Msg) {
         let rng = &mut self.net.rng;
-        let wait = if rng.random_range(0..100) == 0 { rng.random_range(5 * MS..100 * MS) } else { rng.random_range(0..5 * MS) };
+        let wait = if rng.random_range(0..100) == 0 { rng.random_range(20 * MS..100 * MS) } else { rng.random_range(0..20 * MS) };
         let at = (self.net.now + wait).max(self.ack_release[host]);
         self.ack_release[host] = at;
         let inc = self.net.conns[host].inc;
