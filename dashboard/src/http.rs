@@ -1,17 +1,24 @@
 //! The HTTP worker: one thread that talks to the control component's API,
 //! so a slow or absent API never stalls a frame. It runs the [`Command`]s
-//! keys ask for and polls `GET /chaos` and `GET /links`; every answer goes
-//! back to the UI as an [`Update`].
+//! keys ask for and polls `GET /chaos` and `GET /links`, and, less often,
+//! the manifest's placement from `GET /status`; every answer goes back to
+//! the UI as an [`Update`].
 
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
-use crate::app::{Chaos, Command, HttpError, HttpUpdate, Link, Update};
+use crate::app::{Chaos, Command, HttpError, HttpUpdate, Link, Placement, Update};
 
 /// How often chaos and links are re-read.
 const POLL: Duration = Duration::from_secs(2);
+
+/// How often the placement is re-read once it has been: it only changes
+/// when the ring is started again, and `/status` is large on a big ring.
+/// Until an answer arrives it is asked for every [`POLL`].
+const PLACEMENT_POLL: Duration = Duration::from_secs(10);
 
 pub struct Worker {
     tx: Sender<Command>,
@@ -34,9 +41,11 @@ impl Worker {
 }
 
 fn run(api: Api, commands: Receiver<Command>, updates: SyncSender<Update>) {
+    let send = |u: HttpUpdate| updates.send(Update::Http(u)).is_ok();
     let mut next_poll = Instant::now();
+    let mut next_placement = Instant::now();
     loop {
-        let wait = next_poll.saturating_duration_since(Instant::now());
+        let wait = next_poll.min(next_placement).saturating_duration_since(Instant::now());
         let update = match commands.recv_timeout(wait) {
             Ok(Command::Inject(s)) => HttpUpdate::Injected(api.inject(&s)),
             Ok(Command::SetChaos(patch)) => HttpUpdate::ChaosSet {
@@ -44,8 +53,19 @@ fn run(api: Api, commands: Receiver<Command>, updates: SyncSender<Update>) {
                 result: api.set_chaos(&patch),
             },
             Err(RecvTimeoutError::Timeout) => {
+                if Instant::now() >= next_placement {
+                    let placement = api.get_placement();
+                    let again = if placement.is_ok() { PLACEMENT_POLL } else { POLL };
+                    next_placement = Instant::now() + again;
+                    if !send(HttpUpdate::Placement(placement)) {
+                        return;
+                    }
+                }
+                if Instant::now() < next_poll {
+                    continue;
+                }
                 next_poll = Instant::now() + POLL;
-                if updates.send(Update::Http(HttpUpdate::Chaos(api.get_chaos()))).is_err() {
+                if !send(HttpUpdate::Chaos(api.get_chaos())) {
                     return;
                 }
                 HttpUpdate::Links(api.get_links())
@@ -54,7 +74,7 @@ fn run(api: Api, commands: Receiver<Command>, updates: SyncSender<Update>) {
             Ok(Command::RunExperiment { .. }) => continue,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        if updates.send(Update::Http(update)).is_err() {
+        if !send(update) {
             return;
         }
     }
@@ -75,6 +95,12 @@ impl Api {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<String>) -> Result<Value, HttpError> {
+        let text = self.call_text(method, path, body)?;
+        serde_json::from_str(&text).map_err(|e| HttpError::BadAnswer(e.to_string()))
+    }
+
+    /// The answer's body, unparsed.
+    fn call_text(&self, method: &str, path: &str, body: Option<String>) -> Result<String, HttpError> {
         let req = self
             .agent
             .request(method, &format!("{}{path}", self.base))
@@ -84,10 +110,7 @@ impl Api {
             None => req.call(),
         };
         match res {
-            Ok(resp) => {
-                let text = resp.into_string().map_err(|e| HttpError::BadAnswer(e.to_string()))?;
-                serde_json::from_str(&text).map_err(|e| HttpError::BadAnswer(e.to_string()))
-            }
+            Ok(resp) => resp.into_string().map_err(|e| HttpError::BadAnswer(e.to_string())),
             Err(ureq::Error::Status(404, _)) => Err(HttpError::NotFound),
             Err(ureq::Error::Status(code, resp)) => {
                 let text = resp.into_string().unwrap_or_default();
@@ -121,6 +144,10 @@ impl Api {
 
     fn get_links(&self) -> Result<Vec<Link>, HttpError> {
         parse_links(&self.call("GET", "/links", None)?)
+    }
+
+    fn get_placement(&self) -> Result<Placement, HttpError> {
+        parse_placement(&self.call_text("GET", "/status", None)?)
     }
 }
 
@@ -158,6 +185,43 @@ pub fn parse_chaos(v: &Value) -> Result<BTreeMap<String, Chaos>, HttpError> {
 pub fn parse_links(v: &Value) -> Result<Vec<Link>, HttpError> {
     let list = v.get("links").unwrap_or(v);
     serde_json::from_value(list.clone()).map_err(|e| HttpError::BadAnswer(e.to_string()))
+}
+
+/// The part of a `GET /status` answer the placement is read from; the rest
+/// (hosts, ledger, links) is skipped, not built.
+#[derive(Deserialize)]
+struct StatusAnswer {
+    components: Vec<PlacedWire>,
+}
+
+/// `{"name":"north","host":"north-1","hosts":["north-1","north-2"]}`:
+/// `hosts` lists every replica, `host` is the first (an answer with only
+/// `host` is read as one replica).
+#[derive(Deserialize)]
+struct PlacedWire {
+    name: String,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    hosts: Option<Vec<String>>,
+}
+
+/// `GET /status`'s `components` as component → hosts. An answer without
+/// them, or of another shape, is a [`HttpError::BadAnswer`].
+pub fn parse_placement(text: &str) -> Result<Placement, HttpError> {
+    let answer: StatusAnswer =
+        serde_json::from_str(text).map_err(|e| HttpError::BadAnswer(format!("/status: {e}")))?;
+    let mut out = Placement::new();
+    for c in answer.components {
+        let hosts = c.hosts.unwrap_or_else(|| c.host.into_iter().collect());
+        let replicas: &mut Vec<String> = out.entry(c.name).or_default();
+        for h in hosts {
+            if !h.is_empty() && !replicas.contains(&h) {
+                replicas.push(h);
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

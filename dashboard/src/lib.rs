@@ -9,13 +9,15 @@
 //! - [`config`]: flags, environment and `.lwc/ring.env`
 //! - [`app`]: the state (hosts, ledger, packets, hop log, settings, chaos)
 //!   and the topology: places (components and their replicas) and hosts as
-//!   they run, from heartbeats and the live link table
+//!   they run, from heartbeats, the manifest's placement and the live link
+//!   table
 //! - [`stats`]: histogram windows, whole-run merges and percentiles
 //! - [`ui`]: one widget per pane, and the layout
 //! - [`input`]: keys → intents
 //! - [`feed`]: NATS → channel
 //! - [`experiment`]: `e` runs `scripts/experiment.sh FILE` in the background
-//! - [`http`]: the control API (inject, chaos, links) on its own thread
+//! - [`http`]: the control API (inject, chaos, links, the placement from
+//!   `/status`) on its own thread
 //! - [`term`]: raw mode and the alternate screen, restored on exit and panic;
 //!   keys on their own thread, and a watch for the terminal hanging up
 //! - [`signals`]: SIGHUP, SIGTERM and SIGINT end the dashboard as `q` does

@@ -263,3 +263,36 @@ pub fn lattice_app(n: usize) -> Lattice {
         slow,
     }
 }
+
+/// A placement as `GET /status` gives it: component → hosts.
+pub fn placement(list: &[(&str, &[&str])]) -> crate::app::Placement {
+    list.iter()
+        .map(|(c, hosts)| (c.to_string(), hosts.iter().map(|h| h.to_string()).collect()))
+        .collect()
+}
+
+/// scripts/replicas.toml one second in, north-3 killed before the
+/// dashboard started: every host but north-3 sends heartbeats; the
+/// placement (`GET /status`) and the chaos settings name all seven.
+pub fn replicas_app() -> App {
+    let mut app = App::new(&config(), NOW);
+    app.apply(Update::Conn(crate::app::Conn::Connected));
+    for (host, component) in
+        [("north-1", "north"), ("north-2", "north"), ("south", "south"), ("east", "east"), ("west", "west"), ("control", "control")]
+    {
+        app.apply(heartbeat_of(host, &[component], NOW - S / 2, Counters::default()));
+    }
+    app.apply(Update::Http(HttpUpdate::Links(Ok(classic_links()))));
+    let north = ["north-1", "north-2", "north-3"];
+    let all = ["north-1", "north-2", "north-3", "south", "east", "west", "control"];
+    app.apply(Update::Http(HttpUpdate::Chaos(Ok(all.iter().map(|h| (h.to_string(), Chaos::default())).collect()))));
+    app.apply(Update::Http(HttpUpdate::Placement(Ok(placement(&[
+        ("control", &["control"]),
+        ("east", &["east"]),
+        ("north", &north),
+        ("south", &["south"]),
+        ("west", &["west"]),
+    ])))));
+    app.tick(NOW);
+    app
+}

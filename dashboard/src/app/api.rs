@@ -1,8 +1,9 @@
 //! The control plane's HTTP API as the app sees it: what it reads back
-//! (chaos settings, the link table) and the [`Command`]s it asks the HTTP
-//! worker to send.
+//! (chaos settings, the link table, the manifest's placement) and the
+//! [`Command`]s it asks the HTTP worker to send.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Chaos settings of one host, as `GET /chaos` lists them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +29,11 @@ pub struct Link {
     pub name: String,
     pub target: String,
 }
+
+/// The manifest's placement, from `GET /status`: each component and the
+/// hosts the manifest puts it on (its replicas), whether or not they ever
+/// reported.
+pub type Placement = BTreeMap<String, Vec<String>>;
 
 /// What `i` sends to `POST /packets`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,8 +1,8 @@
 //! Folding updates into the state: heartbeats and snapshots into hosts,
 //! series and history; events into packets and the log; control-plane
-//! changes and HTTP answers into links and chaos. Anything that can change
-//! what runs (a new host, other components, other links) marks the
-//! topology for a rebuild on the next tick.
+//! changes and HTTP answers into links, chaos and the placement. Anything
+//! that can change what runs (a new host, other components, other links,
+//! another placement) marks the topology for a rebuild on the next tick.
 
 use super::*;
 use hdrhistogram::Histogram;
@@ -171,6 +171,7 @@ impl App {
                     self.http_ok = Some(false);
                 }
             }
+            HttpUpdate::Placement(r) => self.apply_placement_answer(r),
             HttpUpdate::Injected(Ok(n)) => {
                 self.http_ok = Some(true);
                 self.note(format!("injected {n} packet{}", if n == 1 { "" } else { "s" }), false);
@@ -180,6 +181,32 @@ impl App {
                     self.http_ok = Some(false);
                 }
                 self.note(format!("POST /packets: {e}"), true);
+            }
+        }
+    }
+
+    /// A new placement replaces the old; a failed `GET /status` keeps it
+    /// (the manifest did not change because the API is away) and is said
+    /// once on the status line when the answer made no sense.
+    fn apply_placement_answer(&mut self, r: Result<Placement, HttpError>) {
+        match r {
+            Ok(placement) => {
+                self.http_ok = Some(true);
+                self.placement_error = None;
+                if placement != self.placement {
+                    self.placement = placement;
+                    self.topology_dirty = true;
+                }
+            }
+            Err(e) => {
+                if matches!(e, HttpError::Unreachable(_)) {
+                    self.http_ok = Some(false);
+                }
+                let new = self.placement_error.as_ref() != Some(&e);
+                if new && matches!(e, HttpError::BadAnswer(_) | HttpError::Status(..)) {
+                    self.note(format!("GET /status: {e}"), true);
+                }
+                self.placement_error = Some(e);
             }
         }
     }
@@ -204,8 +231,6 @@ impl App {
             Err(_) => {}
         }
     }
-
-
 }
 
 /// One snapshot's edges merged into one histogram (`None` without edges).

@@ -14,7 +14,8 @@ pub const STALE_NS: u64 = 3_500_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
-    /// Never heard from.
+    /// Never heard from since the dashboard started: the manifest places
+    /// it, but it was down already (or never started).
     Unknown,
     Up,
     /// In a simulated outage (chaos `down_s`).
@@ -26,7 +27,7 @@ pub enum Status {
 impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
-            Status::Unknown => "no data",
+            Status::Unknown => "unseen",
             Status::Up => "up",
             Status::Down => "down",
             Status::Gone => "gone",

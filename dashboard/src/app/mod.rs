@@ -2,7 +2,8 @@
 //! in with [`App::apply`] once per frame, then draws from `&App`. Keys call
 //! small intent methods ([`intents`]); those that need the HTTP API return
 //! a [`Command`] for the HTTP worker. What runs ([`topology`]) is rebuilt
-//! from heartbeats and the live link table on the tick after it changes.
+//! from heartbeats, the manifest's placement and the live link table on
+//! the tick after it changes.
 //!
 //! - [`update`]: what producers send (and the feed's own counters)
 //! - [`api`]: the HTTP API's types: chaos, links, the commands sent
@@ -11,7 +12,7 @@
 //!   [`packets`], [`lab`], [`topology`]
 
 mod api;
-pub use api::{Chaos, ChaosPatch, Command, InjectSettings, Link};
+pub use api::{Chaos, ChaosPatch, Command, InjectSettings, Link, Placement};
 mod apply;
 pub mod book;
 pub mod history;
@@ -96,6 +97,11 @@ pub struct App {
     pub links: Vec<Link>,
     /// Whether `links` came from the API.
     pub links_live: bool,
+    /// Where the manifest places each component (empty until `GET /status`
+    /// answers; the last answer is kept while the API is away).
+    pub placement: Placement,
+    /// What the last `GET /status` came to, when it failed.
+    placement_error: Option<HttpError>,
     /// Places and hosts as they run, rebuilt on a tick after they change.
     pub topology: Topology,
     topology_dirty: bool,
@@ -140,6 +146,8 @@ impl App {
             plane: Plane::Unknown,
             links: Vec::new(),
             links_live: false,
+            placement: Placement::new(),
+            placement_error: None,
             topology: Topology::default(),
             topology_dirty: false,
             topology_series: 0,
@@ -188,7 +196,7 @@ impl App {
                 SeriesKey::Edge { from, to } => Some((from.as_str(), to.as_str())),
                 _ => None,
             });
-            self.topology = Topology::build(&self.hosts, links, seen);
+            self.topology = Topology::build(&self.hosts, &self.placement, links, seen);
             self.topology_dirty = false;
             self.topology_series = series;
         }
@@ -227,7 +235,8 @@ impl App {
         self.topology.places.len() > RING_MAX
     }
 
-    /// Every host that has reported, in display order (place by place).
+    /// Every host that has reported or that the manifest places, in
+    /// display order (place by place).
     pub fn host_names(&self) -> &[String] {
         &self.topology.hosts
     }

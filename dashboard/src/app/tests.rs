@@ -253,3 +253,37 @@ fn keys_map_to_intents() {
     crate::input::handle(&mut app, key('q'));
     assert!(app.quit);
 }
+
+#[test]
+fn the_placement_counts_replicas_that_never_reported() {
+    let mut app = replicas_app();
+    assert_eq!(app.host_names().len(), 7, "{:?}", app.host_names());
+    let north = &app.topology.places[app.topology.place_of("north").unwrap()];
+    assert_eq!(north.hosts, ["north-1", "north-2", "north-3"]);
+    assert!(app.host("north-3").is_none(), "never heard from");
+    let up = |app: &App| {
+        let names = app.host_names();
+        names.iter().filter(|h| app.host(h).is_some_and(|v| v.status(app.now_ns) == hosts::Status::Up)).count()
+    };
+    assert_eq!(up(&app), 6);
+    assert_eq!(app.hosts_by_trouble()[0], "north-3", "never seen: above the hosts that are up");
+
+    // A bad answer keeps the placement and is said once.
+    let bad = || Update::Http(HttpUpdate::Placement(Err(HttpError::BadAnswer("/status: missing field `components`".into()))));
+    app.apply(bad());
+    app.tick(NOW);
+    assert_eq!(app.host_names().len(), 7);
+    assert!(app.note.as_ref().is_some_and(|n| n.error && n.text.contains("GET /status")), "{:?}", app.note);
+    app.note = None;
+    app.apply(bad());
+    assert_eq!(app.note, None, "the same error again is not news");
+    app.apply(Update::Http(HttpUpdate::Placement(Err(HttpError::Unreachable("refused".into())))));
+    assert_eq!((app.http_ok, app.note.clone(), app.host_names().len()), (Some(false), None, 7));
+
+    // The ring started again with north on two hosts: north-3 is no more.
+    let mut two = app.placement.clone();
+    two.insert("north".into(), vec!["north-1".into(), "north-2".into()]);
+    app.apply(Update::Http(HttpUpdate::Placement(Ok(two))));
+    app.tick(NOW);
+    assert_eq!((app.host_names().len(), up(&app), app.http_ok), (6, 6, Some(true)));
+}

@@ -1,10 +1,13 @@
 //! The lattice as it runs, built from what it says about itself: hosts
 //! from their heartbeats and snapshots (each names the components it
-//! runs), components from those and from the live link table. Nothing here
-//! knows any host or component by name.
+//! runs) and from the manifest's placement (`GET /status`), so a replica
+//! that never reported is still counted; components from those and from
+//! the live link table. Nothing here knows any host or component by name.
 //!
-//! A *place* is one component with the hosts that run it (its replicas);
-//! a host that names no component yet is a place of its own. Places are
+//! A *place* is one component with the hosts that run it (its replicas):
+//! those whose heartbeats name it and those the placement puts there. A
+//! host that names no component yet and that the placement does not place
+//! is a place of its own. Places are
 //! ordered along the `default` route: first the entries (components that
 //! links leave but none reach, such as a control component), each followed
 //! by the chain its `default` links lead through, then whatever is left in
@@ -14,7 +17,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::hosts::HostView;
-use super::Link;
+use super::{Link, Placement};
 use crate::stats::SeriesKey;
 
 /// The route whose links decide where places go.
@@ -25,7 +28,7 @@ pub const LAYOUT_ROUTE: &str = "default";
 pub struct Place {
     pub name: String,
     /// Replicas, in name order; empty when links name a component that no
-    /// host has said it runs.
+    /// host has said it runs and the placement puts nowhere.
     pub hosts: Vec<String>,
     /// Links leave it but none lead to it (where packets come in).
     pub entry: bool,
@@ -43,18 +46,25 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// `placement` is the manifest's (empty until `GET /status` answers);
     /// `seen` are edges the telemetry reported (component → component),
     /// used for places only while no link table is known.
     pub fn build<'a>(
         hosts: &BTreeMap<String, HostView>,
+        placement: &Placement,
         links: &[Link],
         seen: impl Iterator<Item = (&'a str, &'a str)>,
     ) -> Topology {
-        let mut runs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let placed: BTreeSet<&str> = placement.values().flatten().map(String::as_str).collect();
+        let mut runs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (name, h) in hosts {
-            for c in components_of(name, h) {
-                runs.entry(c).or_default().push(name.clone());
+            for c in components_of(name, h, &placed) {
+                runs.entry(c).or_default().insert(name.clone());
             }
+        }
+        for (component, replicas) in placement {
+            let place = runs.entry(component.clone()).or_default();
+            place.extend(replicas.iter().cloned());
         }
         let mut components: BTreeSet<String> = runs.keys().cloned().collect();
         for l in links {
@@ -72,7 +82,7 @@ impl Topology {
         let mut t = Topology::default();
         let mut listed = BTreeSet::new();
         for name in order {
-            let mut replicas = runs.remove(&name).unwrap_or_default();
+            let mut replicas: Vec<String> = runs.remove(&name).unwrap_or_default().into_iter().collect();
             replicas.sort_by(|a, b| natural(a, b));
             for h in &replicas {
                 if listed.insert(h.clone()) {
@@ -111,11 +121,13 @@ impl Topology {
     }
 }
 
-/// What a host runs, by its latest heartbeat; until one arrives, a place
-/// of its own name.
-fn components_of(name: &str, h: &HostView) -> Vec<String> {
+/// What a host runs, by its latest heartbeat; until one arrives, nothing
+/// if the placement places it (it is under its components already), else
+/// a place of its own name.
+fn components_of(name: &str, h: &HostView, placed: &BTreeSet<&str>) -> Vec<String> {
     match h.heartbeat.as_ref().map(|hb| &hb.components) {
         Some(c) if !c.is_empty() => c.clone(),
+        _ if placed.contains(name) => Vec::new(),
         _ => vec![name.to_string()],
     }
 }

@@ -4,7 +4,7 @@
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 
-use super::api::{Chaos, Link};
+use super::api::{Chaos, Link, Placement};
 use super::{book, lab};
 use crate::stats::SeriesKey;
 use lwc_wire::events::PacketEvent;
@@ -66,6 +66,8 @@ pub enum HttpUpdate {
         result: Result<BTreeMap<String, Chaos>, HttpError>,
     },
     Links(Result<Vec<Link>, HttpError>),
+    /// `GET /status`'s `components`: where the manifest places each one.
+    Placement(Result<Placement, HttpError>),
     /// `POST /packets`: how many packets were injected.
     Injected(Result<usize, HttpError>),
 }

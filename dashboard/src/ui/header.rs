@@ -38,7 +38,8 @@ impl Widget for Header<'_> {
             None => Span::styled("API ○ …", warn()),
         });
         spans.push(sep());
-        // Only hosts that have reported: the lattice that runs.
+        // Hosts that reported and those the manifest places: one placed
+        // but never heard from counts, as not up.
         let names = app.host_names();
         let up = names
             .iter()

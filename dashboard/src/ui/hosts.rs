@@ -1,8 +1,9 @@
 //! The hosts as a table, for a lattice too big for a ring (or a pane too
 //! small for one): one row per host with its state, invocation rate,
-//! failures, the highest p99 of the edges into it, and its chaos; trouble on top
-//! (gone, down, failing now, failed before, under chaos, slow, busy). The
-//! selected host stays in view: when the rows run out it takes the last.
+//! failures, the highest p99 of the edges into it, and its chaos; trouble
+//! on top (gone, down, never seen, failing now, failed before, under chaos,
+//! slow, busy). The selected host stays in view: when the rows run out it
+//! takes the last.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -53,7 +54,7 @@ impl Widget for HostsTable<'_> {
         let rows = shown.iter().map(|name| row(app, name, chosen == Some(*name)));
         let widths = [
             Constraint::Length(name_w),
-            Constraint::Length(6),
+            Constraint::Length(8),
             Constraint::Length(6),
             Constraint::Length(6),
             Constraint::Length(5),
@@ -92,7 +93,7 @@ fn row<'a>(app: &App, name: &str, is_selected: bool) -> Row<'a> {
     };
     let cells = vec![
         Cell::from(name.to_string()),
-        Cell::from(Span::styled(format!("{glyph} {}", if live || s != Status::Unknown { s.as_str() } else { "—" }), style)),
+        Cell::from(Span::styled(format!("{glyph} {}", s.as_str()), style)),
         Cell::from(fmt_rate(rate)),
         Cell::from(Span::styled(fmt_count(errors), if errors > 0 { warn() } else { dim() })),
         Cell::from(Span::styled(fmt_rate(err_rate), if err_rate > 0.0 { warn() } else { dim() })),

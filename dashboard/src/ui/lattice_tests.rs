@@ -208,3 +208,35 @@ fn chaos_puts_a_host_above_the_calm_ones() {
     let all = lines(&draw(&l.app, 120, 36)).join("\n");
     assert!(all.contains("+20ms"), "{all}");
 }
+
+#[test]
+fn a_replica_that_never_reported_is_shown_as_not_up() {
+    // north-3 was killed before the dashboard started: only the placement
+    // (GET /status) names it.
+    let app = replicas_app();
+    let screen = lines(&draw(&app, 120, 36));
+    let all = screen.join("\n");
+    assert!(all.contains("6/7 hosts up"), "{all}");
+    let (_, ring) = pane(&screen, "Ring ·").unwrap_or_else(|| panic!("no ring:\n{all}"));
+    let ring = ring.join("\n");
+    assert!(ring.contains("● north 2/3 up"), "{all}");
+    assert!(ring.contains("●1 ●2 ○3"), "{all}");
+    let (_, rows) = pane(&screen, "Failures by host").unwrap_or_else(|| panic!("no failures:\n{all}"));
+    let listed: Vec<&str> = rows[1..]
+        .iter()
+        .filter_map(|r| r.split_whitespace().next())
+        .filter(|h| !h.starts_with("ledger") && !h.starts_with("lost"))
+        .collect();
+    assert_eq!(listed, ["control", "east", "north-1", "north-2", "north-3", "west", "south"], "{all}");
+
+    // The hosts table (a lattice too big for a ring) lists it first.
+    let mut t = Terminal::new(TestBackend::new(80, 12)).unwrap();
+    t.draw(|f| f.render_widget(hosts::HostsTable(&app), f.area())).unwrap();
+    let table = lines(t.backend().buffer());
+    let all = table.join("\n");
+    let (top, rows) = pane(&table, "Hosts ·").unwrap_or_else(|| panic!("no table:\n{all}"));
+    assert!(table[top].contains("Hosts · 6/7 up"), "{all}");
+    assert!(rows[1].starts_with("north-3 ") && rows[1].contains("○ unseen"), "{all}");
+    let rest: Vec<&str> = rows[2..].iter().filter_map(|r| r.split_whitespace().next()).collect();
+    assert_eq!(rest.len(), 6, "{all}");
+}
