@@ -184,17 +184,18 @@ impl Forwarder {
         match delay {
             None => {
                 let watched = self.lattice.send_hop(hop, upstream).await;
-                // On a quiet host, let the connection's writer send the hop
-                // now, before the guest finishes and its instance is torn
-                // down on this thread: that time is not the wire's, and it
-                // made the way there look slower than the way back (east's
-                // estimate of a +50 ms north read 29 µs high). Under load
-                // the writer runs soon anyway, and a yield per hop cost
-                // 15-20 µs of CPU (docs/decisions.md, "Clock offsets"); the estimate
-                // takes its bounds from the quickest round trips, which are
-                // the quiet ones.
+                // On a quiet host, now and then, let the connection's writer
+                // send the hop now, before the guest finishes and its
+                // instance is torn down on this thread: that time is not the
+                // wire's, and it made the way there look slower than the way
+                // back (east's estimate of a +50 ms north read 29 µs high).
+                // Not on every hop: a yield per hop cost 15-20 µs of CPU
+                // under load and ~20 % of a 200-host ring's CPU per hop
+                // (docs/decisions.md, "Clock offsets"); the estimate takes
+                // its bounds from the quickest round trips, so a few
+                // unhurried ones are enough.
                 if watched <= QUIET_HOPS {
-                    tokio::task::yield_now().await;
+                    crate::lattice::now_and_then_let_writer_run().await;
                 }
             }
             Some(delay) => {

@@ -71,12 +71,13 @@ impl Lattice {
         };
         self.publish_accepted(&mut acts, clock).await;
         self.act(acts).await;
-        // Let the connection's writer send those acks before the workers
-        // we are about to wake take this thread for their invocations: an
-        // `accepted` stuck behind an invocation delays the sender and skews
-        // its clock estimate of us (the way back looks slower than the way
-        // there).
-        tokio::task::yield_now().await;
+        // Now and then, let the connection's writer send those acks before
+        // the workers we are about to wake take this thread for their
+        // invocations: an `accepted` stuck behind an invocation delays the
+        // sender and loosens its clock estimate of us (the way back looks
+        // slower than the way there). The estimate needs a few such
+        // round trips, not every one (see `now_and_then_let_writer_run`).
+        super::now_and_then_let_writer_run().await;
         let accepted_at = Instant::now();
         for (permit, mut hop) in run {
             hop.accepted_at = accepted_at;
