@@ -16,7 +16,8 @@ use tokio::sync::mpsc;
 use super::protocol::Peer;
 use lwc_wire::acks::{self, AckStatus};
 
-/// How long an ack batch collects entries after its first one. Long
+/// How long an ack batch collects entries after its first one, unless the
+/// host's `HopPolicy::ack_window` says otherwise. Long
 /// enough that the next hop from the same sender usually comes first and
 /// carries the batch on its `accepted` (a `done` is off the packet's path:
 /// it only lets the sender stop watching a hop).
@@ -74,15 +75,23 @@ impl AckQueue {
     pub fn take_for(&self, to: &Peer) -> Entries {
         self.waiting.lock().remove(to).unwrap_or_default()
     }
+
+    /// How many entries wait for `to` in the acker's batch (queued ones
+    /// the acker has not taken yet do not count).
+    #[cfg(test)]
+    pub fn waiting_for(&self, to: &str) -> usize {
+        self.waiting.lock().get(to).map_or(0, Vec::len)
+    }
 }
 
 /// Batch acks per sender until the channel closes (the host stopping):
-/// what is queued then is still flushed.
-pub async fn run_acker(client: Client, lattice: String, me: Peer, acks: AckRx) {
+/// what is queued then is still flushed. A batch goes `window` after its
+/// first entry, unless an `accepted` frame took it along before.
+pub async fn run_acker(client: Client, lattice: String, me: Peer, acks: AckRx, window: Duration) {
     let AckRx { mut rx, waiting } = acks;
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
-        let deadline = tokio::time::Instant::now() + ACK_BATCH_WINDOW;
+        let deadline = tokio::time::Instant::now() + window;
         loop {
             if let Some((to, id, status)) = next.take() {
                 let full = {

@@ -59,6 +59,9 @@ pub struct HopPolicy {
     /// After a hop is accepted, how long its receiver has to pass the packet
     /// on before the sender asks the lattice whether it still moves.
     pub finish_timeout: Duration,
+    /// How long a batch of `done`/`overloaded` acks waits for an `accepted`
+    /// frame to the same host to ride on before it goes on its own.
+    pub ack_window: Duration,
     /// Where this host's fates go.
     pub fates: Fates,
 }
@@ -82,6 +85,7 @@ impl Default for HopPolicy {
             retries: 2,
             overload_retries: 8,
             finish_timeout: Duration::from_secs(6),
+            ack_window: ACK_BATCH_WINDOW,
             fates: Fates::Direct,
         }
     }

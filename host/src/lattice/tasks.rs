@@ -29,7 +29,7 @@ pub async fn spawn_tasks(lattice: &Arc<Lattice>, acks_rx: AckRx, tasks: &mut Joi
     let answers = lwc_wire::subjects::answers(&lattice.name, &lattice.me);
     let answers = subscribe(&client, answers, "whohas answers").await?;
     let census = subscribe(&client, lwc_wire::census::subject(&lattice.name), "census questions").await?;
-    tasks.spawn(run_acker(client, lattice.name.clone(), lattice.me.clone(), acks_rx).in_current_span());
+    tasks.spawn(run_acker(client, lattice.name.clone(), lattice.me.clone(), acks_rx, lattice.policy.ack_window).in_current_span());
     tasks.spawn(listen(acks, lattice.clone(), |l, m| async move { l.on_acks(&m.payload).await }).in_current_span());
     tasks.spawn(listen(whohas, lattice.clone(), |l, m| async move { l.on_ask(&m.payload).await }).in_current_span());
     tasks.spawn(listen(answers, lattice.clone(), |l, m| async move { l.on_answer(&m.payload).await }).in_current_span());

@@ -3,7 +3,7 @@
 //! Entries are queued before the acker starts, so every batch below is
 //! decided by the acker alone, not by how fast the test queued.
 
-use crate::lattice::acker::{channel, run_acker};
+use crate::lattice::acker::{channel, run_acker, ACK_BATCH_WINDOW};
 use lwc_wire::acks;
 use std::sync::Arc;
 use crate::lattice::testing::{next_acks, Live, WITHIN};
@@ -20,7 +20,7 @@ async fn acks_are_batched_per_sender() {
     queue.send(Arc::from("north"), 2, Overloaded).await;
     queue.send(Arc::from("west"), 3, Done).await;
     queue.send(Arc::from("west"), 4, Overloaded).await;
-    live.tasks.spawn(run_acker(live.peer.clone(), live.name().to_string(), Arc::from("me"), rx));
+    live.tasks.spawn(run_acker(live.peer.clone(), live.name().to_string(), Arc::from("me"), rx, ACK_BATCH_WINDOW));
     assert_eq!(next_acks(&mut west, "west's batch").await, vec![(1, Done), (3, Done), (4, Overloaded)]);
     assert_eq!(next_acks(&mut north, "north's batch").await, vec![(2, Overloaded)]);
     // The next window is a new frame.
@@ -37,7 +37,7 @@ async fn a_full_batch_goes_at_once_and_the_rest_after() {
     for id in 0..n {
         queue.send(Arc::from("west"), id, Done).await;
     }
-    live.tasks.spawn(run_acker(live.peer.clone(), live.name().to_string(), Arc::from("me"), rx));
+    live.tasks.spawn(run_acker(live.peer.clone(), live.name().to_string(), Arc::from("me"), rx, ACK_BATCH_WINDOW));
     let full = next_acks(&mut west, "the full batch").await;
     assert_eq!(full.len(), acks::MAX_ENTRIES);
     assert!(full.iter().enumerate().all(|(i, e)| *e == (i as u64, Done)));
@@ -53,7 +53,7 @@ async fn what_is_queued_when_the_host_stops_is_still_sent() {
     queue.send(Arc::from("west"), 1, Done).await;
     queue.send(Arc::from("west"), 2, Done).await;
     drop(queue);
-    let acker = run_acker(live.peer.clone(), live.name().to_string(), Arc::from("me"), rx);
+    let acker = run_acker(live.peer.clone(), live.name().to_string(), Arc::from("me"), rx, ACK_BATCH_WINDOW);
     tokio::time::timeout(WITHIN, acker).await.expect("the acker returns once its channel closes");
     live.peer.flush().await.unwrap();
     assert_eq!(next_acks(&mut west, "the last batch").await, vec![(1, Done), (2, Done)]);

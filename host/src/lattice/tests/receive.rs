@@ -167,3 +167,25 @@ async fn a_packet_fenced_by_a_query_is_refused_unacked_and_not_run() {
     let msg = next(&mut answers, "an answer to query 7").await;
     assert_eq!(whohas::decode_answer(&msg.payload).unwrap(), (7, 100, Answer::Tombstone));
 }
+
+#[tokio::test]
+async fn a_waiting_done_rides_on_the_next_accepted_frame_to_its_sender() {
+    // A window longer than the test: the `done` can only come early by
+    // riding on an `accepted` frame.
+    let policy = HopPolicy {
+        ack_window: std::time::Duration::from_secs(600),
+        ..HopPolicy::default()
+    };
+    let mut live = Live::start("east", policy).await;
+    let mut queue = live.receiver("east", 8).await;
+    let mut acks = live.acks_to("west").await;
+    live.send_hop("east", &Hop::new("west", 7, 100, 0)).await;
+    assert_eq!(next_acks(&mut acks, "hop 7 accepted").await, vec![(7, Accepted)]);
+    let hop = queued(&mut queue, "hop 7").await;
+    // The packet ends here: hop 7's `done` waits in the acker's batch.
+    live.lattice.settled(&hop, true).await;
+    crate::lattice::testing::until("hop 7's done waits for west", || live.lattice.acker.waiting_for("west") == 1).await;
+    live.send_hop("east", &Hop::new("west", 8, 101, 3)).await;
+    assert_eq!(next_acks(&mut acks, "hop 8 accepted, with 7's done").await, vec![(8, Accepted), (7, AckStatus::Done)]);
+    assert_eq!(live.lattice.acker.waiting_for("west"), 0);
+}
