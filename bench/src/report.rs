@@ -219,6 +219,7 @@ fn aims(results: &Results) {
         "aims: hop p50 ≤ 1.5× NATS fresh {} ({:.2}×), ≤ 1.25× reuse {} ({:.2}×); \
          hops/s ≥ 0.15× NATS fresh {} ({:.2}×), ≥ 0.5× reuse {} ({:.2}×); \
          CPU/hop ≤ 50 µs fresh {} ({:.1}), ≤ 16 µs reuse {} ({:.1}); \
+         hop p99 ≤ 2.5× NATS fresh {} ({:.2}×), reuse {} ({:.2}×); \
          OTLP export costs ≤ 10% of throughput {} ({:.2}× the throughput without, default sampling)",
         aim(fresh.p50_us <= 1.5 * raw.p50_us),
         fresh.p50_us / raw.p50_us,
@@ -232,6 +233,10 @@ fn aims(results: &Results) {
         fresh.cpu_us_per_hop,
         aim(reuse.cpu_us_per_hop <= 16.0),
         reuse.cpu_us_per_hop,
+        aim(fresh.p99_us <= 2.5 * raw.p99_us),
+        fresh.p99_us / raw.p99_us,
+        aim(reuse.p99_us <= 2.5 * raw.p99_us),
+        reuse.p99_us / raw.p99_us,
         aim(otlp.hops_per_s >= 0.9 * fresh.hops_per_s),
         otlp.hops_per_s / fresh.hops_per_s,
     );
