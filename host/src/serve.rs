@@ -300,13 +300,14 @@ async fn drain(
         let why = if connected() { format!("after {bound:?}") } else { "with NATS away".to_string() };
         tracing::warn!(host, pending, "hops still awaiting their next holder {why}: exiting");
     }
-    // Acks go out in batches a few milliseconds after their first entry.
-    tokio::time::sleep(ACK_FLUSH_GRACE).await;
+    // Batched acks go out the ack window after their first entry.
+    tokio::time::sleep(node.lattice.policy().ack_window + ACK_FLUSH_SLACK).await;
     tracing::info!(host, "drained in {:?}", started.elapsed());
 }
 
-/// Longer than the lattice's ack batch window.
-const ACK_FLUSH_GRACE: Duration = Duration::from_millis(20).saturating_add(crate::lattice::ACK_BATCH_WINDOW);
+/// How much longer than the lattice's ack window the drain waits for the
+/// acker's last batch.
+const ACK_FLUSH_SLACK: Duration = Duration::from_millis(20);
 
 /// Connect to NATS, retrying for a while: hosts may start before the server.
 async fn connect(config: &Config, host: &str, conn: Arc<ConnState>) -> Result<async_nats::Client> {

@@ -42,7 +42,8 @@ use lwc_wire::acks::AckStatus;
 use lwc_wire::invocation::Context;
 use protocol::{Action, Nanos, Peer, Policy, Protocol, Upstream};
 
-pub use acker::{AckQueue, ACK_BATCH_WINDOW};
+pub use acker::AckQueue;
+use acker::ACK_BATCH_WINDOW;
 pub use hop::{Age, Inbound, OutHop, SentHop};
 pub use tasks::{run_receiver, spawn_tasks};
 pub use fates::FateRx;
